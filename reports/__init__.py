@@ -1,0 +1,1 @@
+"""ntkverify.reports"""
