@@ -46,7 +46,10 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
             device = env
         else:
             device = "cuda" if cuda_available() else "cpu"
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be a CPU or CUDA device, got {device!r}") from exc
     if dev.type == "cuda" and not cuda_available():
         raise ValueError(f"device {str(dev)!r} requested but CUDA is not available")
     if dev.type not in _CHOICES:

@@ -54,3 +54,13 @@ def load_profile(name: str | None = None) -> str:
         raise ValueError(f"profile must be one of {PROFILES}, got {name!r}")
     settings.load_profile(name)
     return name
+
+
+def ensure_project_profile() -> str:
+    """Load the environment's profile unless one of the project's profiles is already in force (e.g. from
+    pytest's ``--hypothesis-profile``). Used by ``verify`` and the command line outside pytest."""
+    register_profiles()
+    current = settings._current_profile
+    if current in PROFILES:
+        return current
+    return load_profile()

@@ -234,3 +234,23 @@ def inequality_tolerance(*taus: float) -> float:
     """Tolerance of an inequality ``lhs ≤ rhs`` between computed quantities: ``τ(lhs) + τ(rhs)`` (spec §11.4),
     since each side carries its own (independent, worst-case) error. Accepts any number of terms."""
     return math.fsum(check_nonneg(t, f"taus[{k}]") for k, t in enumerate(taus))
+
+
+def limiting_entry_errors(
+    d: int, L: int, scale: torch.Tensor, rho: torch.Tensor, dtype: torch.dtype = DEFAULT_DTYPE
+) -> torch.Tensor:
+    """Entrywise version of :func:`limiting_entry_error` for implementations that take arccos of correlations.
+
+    Entry (i, j) of every layer of the recursion depends only on entries (i, i), (j, j), (i, j) of the layer
+    before (spec §4.1), so its error is governed by its own correlations: ``rho[i, j] = max_{l<L} |ρ⁽ˡ⁾_ij|``
+    (1 on the diagonal: an arccos-based code evaluates arccos(ρ_ii ≈ 1) there too), and ``scale[i, j]`` bounds
+    |K_ij| (e.g. √(K_ii K_jj)). Returns
+    ``scale · (L(L+1)/2 · ε_ρ + L² · min(ε_ρ/(π√(1 − ρ²)), √(2ε_ρ)/π))`` entrywise, the bound of
+    :func:`limiting_entry_error` with ρ̄ and max‖x‖² replaced by the entry's own values.
+    """
+    L = check_int(L, "L", 1)
+    eps = eps_rho(d, L, dtype)
+    sqrt_regime = torch.full_like(rho, math.sqrt(2 * eps) / math.pi)
+    gap = torch.sqrt((1 - rho.abs().clamp(max=1.0) ** 2).clamp(min=0.0))
+    conditioned = torch.where(gap > 0, eps / (math.pi * torch.where(gap > 0, gap, 1.0)), sqrt_regime)
+    return scale * (L * (L + 1) / 2 * eps + L * L * torch.minimum(conditioned, sqrt_regime))

@@ -1,0 +1,600 @@
+"""Hypothesis strategies for NTK properties: data sets, architectures and whole cases.
+
+The theorems quantify over data laws (spec §3: uniform sphere, sub-Gaussian, log-concave,
+Lipschitz-concentrated) and over architectures (depth L, hidden widths, one layer of width of order N,
+spec §6.2). The strategies draw exactly those and shrink towards small, simple, still valid cases.
+
+Shrinking design
+----------------
+* **Structure is drawn by Hypothesis.** n, d, depth, every hidden width, the activation and the law are
+  Hypothesis choices, each shrinking towards its simplest value: n, d, depth and widths towards their
+  lower bounds, the activation towards ``"relu"``, the law towards ``sphere`` (the first entry of
+  :data:`~ntkverify.strategies.distributions.DISTRIBUTIONS`), a wide layer towards layer 1 and width ⌈C·n⌉.
+* **Data come from a drawn seed.** For a law, Hypothesis draws only an integer ``seed`` (shrinking to 0) and
+  the points are ``distribution.sample(n, d, numpy.random.default_rng(seed))``. Every drawn data set
+  therefore really follows its law (a shrinker editing the numbers would not), and a failing case is
+  reproduced from its repr, e.g. ``Case(n=3, d=2, dist=sphere, arch=L2[4], seed=0)``.
+* **Explicit arrays for adversarial geometry.** :func:`explicit_datasets` draws the entries themselves from
+  :data:`SIMPLE_VALUES` (0, ±1, ±1/2, ±2, …, which shrink towards the front of that tuple), element by
+  element (no shared fill value: a nonzero fill, like ``hypothesis.extra.numpy``'s default, makes rows
+  collinear by construction). Each row is a list of at most d entries padded with zeros, so a row shrinks by
+  deleting entries and lowering d does not shift the other rows. A shrinkable list of row operations (copy,
+  negate, double one row into another) then makes duplicates, antipodal and parallel pairs frequent. A
+  failure shrinks to a small array of integers and halves, e.g. ``X=[[1], [0.5]]``.
+
+Every strategy takes plain values or strategies for its size arguments and validates lazily, like
+Hypothesis' own strategies: a bad argument raises :class:`hypothesis.errors.InvalidArgument` naming the
+argument when the strategy is first validated or drawn from, not when it is built.
+
+Search helpers
+--------------
+:func:`label_case` records the family of a case with :func:`hypothesis.event` (shown by
+``--hypothesis-show-statistics``). :func:`target_margin` passes ``−margin/scale`` to
+:func:`hypothesis.target`. **Sign convention**: a margin is ``rhs − lhs`` of a check ``lhs ≤ rhs``, so it is
+≥ 0 when the property holds; Hypothesis maximises its target, so the search moves towards small and
+negative margins, i.e. towards near-violations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from hypothesis import event, reject, target
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.strategies import SearchStrategy
+
+from ntkverify.activations import ACTIVATIONS
+from ntkverify.architecture import Architecture
+from ntkverify.device import DEFAULT_DTYPE, resolve_device
+from ntkverify.strategies.distributions import (
+    ADVERSARIAL,
+    DISTRIBUTIONS,
+    AntipodalPairs,
+    Clustered,
+    Distribution,
+    LowRank,
+    NearDuplicates,
+    ZeroRow,
+    get_distribution,
+)
+from ntkverify.validation import check_int, check_widths
+
+DEFAULT_MAX_N = 12
+DEFAULT_MAX_D = 12
+DEFAULT_MAX_DEPTH = 4
+DEFAULT_MAX_WIDTH = 64
+DEFAULT_WIDE_FACTOR = 4.0
+SHAPES = ("any", "pyramidal", "constant")
+MAX_SEED = 2**32 - 1
+
+#: Entries of explicit arrays, simplest first (Hypothesis shrinks ``sampled_from`` towards the front).
+SIMPLE_VALUES = (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1.5, -1.5, 3.0, -3.0)
+
+#: Row operations of the explicit branch: X[dst] = factor · X[src].
+ROW_OPERATIONS = {"copy": 1.0, "negate": -1.0, "double": 2.0}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Values
+
+
+def _format_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _format_array(X: torch.Tensor) -> str:
+    rows = ", ".join("[" + ", ".join(_format_number(v) for v in row) + "]" for row in X.tolist())
+    return f"[{rows}]"
+
+
+def _repr_fields(X: torch.Tensor, distribution: Distribution | None, seed: int | None) -> tuple[str, str, str]:
+    """(sizes, law, data) parts of a repr: the data part is the seed, or the array itself when explicit."""
+    sizes = f"n={X.shape[0]}, d={X.shape[1]}"
+    if distribution is None:
+        return sizes, "dist=explicit", f"X={_format_array(X)}"
+    return sizes, f"dist={distribution!r}", f"seed={seed}"
+
+
+def _positively_parallel(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """x = c·y for some c > 0 (both nonzero), tested exactly: x yᵀ symmetric and ⟨x, y⟩ > 0."""
+    outer = torch.outer(x, y)
+    return bool(torch.equal(outer, outer.T)) and float(x @ y) > 0
+
+
+def zero_lambda_min_expected(X: torch.Tensor, depth: int) -> bool:
+    """Whether spec §10 A9 (i)–(iii) force λ_min(K^{(L)}) = 0 for the bias-free ReLU NTK on these exact
+    points: a zero row (ii), two positively parallel rows, duplicates included (i), or L = 1 and
+    rank X < n (iii). A9(iv) (antipodal pairs at L = 2) is not detected here."""
+    depth = check_int(depth, "depth", 1)
+    nonzero = [row for row in X if bool(row.any())]
+    if len(nonzero) < X.shape[0]:
+        return True
+    if depth == 1 and int(torch.linalg.matrix_rank(X)) < X.shape[0]:
+        return True
+    return any(_positively_parallel(a, b) for i, a in enumerate(nonzero) for b in nonzero[i + 1 :])
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """n points (rows of ``X``) with their law; ``distribution`` is ``None`` for an explicit array and
+    ``seed`` is ``None`` then. A drawn data set satisfies
+    ``X == distribution.sample(n, d, numpy.random.default_rng(seed))``."""
+
+    X: torch.Tensor
+    distribution: Distribution | None
+    seed: int | None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def family(self) -> str:
+        return "explicit" if self.distribution is None else self.distribution.family
+
+    @property
+    def satisfies_assumptions(self) -> bool:
+        return self.distribution is not None and self.distribution.satisfies_assumptions
+
+    def __repr__(self) -> str:
+        return f"Dataset({', '.join(_repr_fields(self.X, self.distribution, self.seed))})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """Hypothesis prints failing examples with this (its default lists every dataclass field)."""
+        printer.text(repr(self))
+
+
+def _architecture_repr(architecture: Architecture, wide_layer: int | None) -> str:
+    widths = ",".join(f"{w}*" if i + 1 == wide_layer else str(w) for i, w in enumerate(architecture.widths))
+    activation = "" if architecture.activation == "relu" else f" {architecture.activation}"
+    return f"L{architecture.depth}[{widths}]{activation}"
+
+
+@dataclass(frozen=True, eq=False)
+class Case(Dataset):
+    """A data set and a network. ``wide_layer`` is the 1-based index k of the designated wide hidden layer
+    (width ≥ C·n, spec §6.2), or ``None``; the repr marks it with ``*``: ``L3[48*,2]``."""
+
+    architecture: Architecture
+    wide_layer: int | None = None
+
+    @property
+    def depth(self) -> int:
+        return self.architecture.depth
+
+    @property
+    def dataset(self) -> Dataset:
+        return Dataset(self.X, self.distribution, self.seed)
+
+    def expects_zero_lambda_min(self) -> bool:
+        """Whether λ_min(K^{(L)}) = 0 exactly for the limiting ReLU NTK of this case (spec §10 A9)."""
+        if self.distribution is None:
+            return zero_lambda_min_expected(self.X, self.depth)
+        return self.distribution.expects_zero_lambda_min(self.n, self.d, self.depth)
+
+    def __repr__(self) -> str:
+        sizes, law, data = _repr_fields(self.X, self.distribution, self.seed)
+        return f"Case({sizes}, {law}, arch={_architecture_repr(self.architecture, self.wide_layer)}, {data})"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Argument handling (raises InvalidArgument naming the argument)
+
+
+def _invalid(error: ValueError) -> InvalidArgument:
+    return InvalidArgument(str(error))
+
+
+def _checked_int(value, name: str, minimum: int) -> int:
+    try:
+        return check_int(value, name, minimum)
+    except ValueError as error:
+        raise _invalid(error) from None
+
+
+def _size(value, name: str, minimum: int, default_max: int) -> SearchStrategy[int]:
+    """An int (fixed), a strategy of ints (each draw checked) or None (``integers(minimum, default_max)``)."""
+    if value is None:
+        return st.integers(minimum, max(minimum, default_max))
+    if isinstance(value, SearchStrategy):
+        return value.map(lambda v: _checked_int(v, name, minimum))
+    return st.just(_checked_int(value, name, minimum))
+
+
+def _positive_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgument(f"{name} must be a finite number > 0, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgument(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def _device(device) -> torch.device:
+    try:
+        return resolve_device(device)
+    except ValueError as error:
+        raise InvalidArgument(f"device: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Distributions and activations
+
+# Parameter strategies of the adversarial families, each shrinking towards its most degenerate value.
+_ADVERSARIAL_STRATEGIES = {
+    "near_duplicates": st.builds(NearDuplicates, gap=st.sampled_from((0.0, 1e-12, 1e-8, 1e-4, 1e-2))),
+    "antipodal": st.just(AntipodalPairs()),
+    "clustered": st.builds(Clustered, clusters=st.integers(1, 3), spread=st.sampled_from((0.0, 1e-6, 1e-3, 1e-1))),
+    "low_rank": st.builds(LowRank, rank=st.integers(1, 3)),
+    "zero_row": st.just(ZeroRow()),
+}
+
+
+def _law_strategy(entry) -> tuple[SearchStrategy[Distribution], bool]:
+    """The strategy for one ``families`` entry and whether its laws satisfy spec §3.1's assumptions
+    (adversarial geometries never do, whatever their parameters)."""
+    if isinstance(entry, str) and entry in _ADVERSARIAL_STRATEGIES:
+        return _ADVERSARIAL_STRATEGIES[entry], False
+    try:
+        law = get_distribution(entry)
+    except ValueError as error:
+        raise InvalidArgument(f"families: {error}") from None
+    return st.just(law), law.satisfies_assumptions
+
+
+def _distributions(families, adversarial, require_assumptions) -> SearchStrategy[Distribution]:
+    if not isinstance(adversarial, bool):
+        raise InvalidArgument(f"adversarial must be a bool, got {adversarial!r}")
+    if families is None:
+        entries = list(DISTRIBUTIONS) + (list(ADVERSARIAL) if adversarial else [])
+    elif isinstance(families, (str, Distribution)) or not isinstance(families, Sequence) or not families:
+        raise InvalidArgument(f"families must be a non-empty sequence of names or Distributions, got {families!r}")
+    else:
+        entries = list(families)
+    resolved = [_law_strategy(entry) for entry in entries]
+    strategies = [s for s, satisfied in resolved if satisfied or not require_assumptions]
+    if not strategies:
+        raise InvalidArgument(f"require_assumptions=True leaves no law among families={families!r}")
+    return st.one_of(strategies)
+
+
+def distributions(
+    families: Sequence[str | Distribution] | None = None,
+    *,
+    adversarial: bool = False,
+    require_assumptions: bool = False,
+) -> SearchStrategy[Distribution]:
+    """Data laws (:mod:`ntkverify.strategies.distributions`), shrinking towards ``sphere``.
+
+    ``families``: names or :class:`Distribution` objects to draw from (default: every i.i.d. law, plus the
+    adversarial geometries with drawn parameters when ``adversarial``). ``require_assumptions``: keep only
+    laws with ``satisfies_assumptions`` (NMM21's assumptions, spec §3.1).
+    """
+    return st.deferred(lambda: _distributions(families, adversarial, require_assumptions))
+
+
+def _activations(names) -> SearchStrategy[str]:
+    if names is None:
+        return st.sampled_from(list(ACTIVATIONS))
+    if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+        raise InvalidArgument(f"names must be a non-empty sequence of activation names, got {names!r}")
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown:
+        raise InvalidArgument(f"names contains unknown activations {unknown}; known: {list(ACTIVATIONS)}")
+    return st.sampled_from(list(names))
+
+
+def activations(names: Sequence[str] | None = None) -> SearchStrategy[str]:
+    """Activation names of :data:`ntkverify.activations.ACTIVATIONS` (default: all), shrinking towards the
+    first (``"relu"``)."""
+    return st.deferred(lambda: _activations(names))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data sets
+
+
+def _explicit_array(draw, n_s, n_range, d: int, values: tuple[float, ...], allow_zero_rows: bool) -> torch.Tensor:
+    """Rows of at most d entries drawn one by one from ``values`` and padded with zeros to length d, then a
+    shrinkable list of row operations. A row shrinks by deleting entries, so a shorter d never shifts the
+    entries of the other rows (fixed-length rows would: lowering d re-reads every later row misaligned).
+    When the range of n is known the rows form one list, so the shrinker can delete any row, not only the
+    last; otherwise n is drawn from the user's strategy."""
+    row = st.lists(st.sampled_from(values), max_size=d)
+    if n_range is None:
+        rows = [draw(row) for _ in range(draw(n_s))]
+    else:
+        rows = draw(st.lists(row, min_size=n_range[0], max_size=n_range[1]))
+    n = len(rows)
+    X = torch.tensor([r + [0.0] * (d - len(r)) for r in rows], dtype=DEFAULT_DTYPE)
+    index = st.integers(0, n - 1)
+    operation = st.tuples(index, index, st.sampled_from(list(ROW_OPERATIONS)))
+    for src, dst, name in draw(st.lists(operation, max_size=n)):
+        X[dst] = ROW_OPERATIONS[name] * X[src]
+    if not allow_zero_rows:
+        # A zero row becomes e_1: deterministic, so the shrinker still sees the simplest nonzero row.
+        X[~X.any(dim=1), 0] = 1.0
+    return X + 0.0  # turns the −0.0 of a negated zero into +0.0
+
+
+def _size_range(value, minimum: int, default_max: int) -> tuple[int, int] | None:
+    """The range of a size argument when known (None or an int), else None (a user strategy)."""
+    if value is None:
+        return minimum, max(minimum, default_max)
+    if isinstance(value, SearchStrategy):
+        return None
+    return value, value
+
+
+def _data_strategy(n, d, law_s, device, values=SIMPLE_VALUES, allow_zero_rows=True) -> SearchStrategy[Dataset]:
+    """Draw the law (``None`` meaning an explicit array), then the sizes, then a seed or the entries."""
+    n_s, d_s, n_range = (
+        _size(n, "n", 1, DEFAULT_MAX_N),
+        _size(d, "d", 1, DEFAULT_MAX_D),
+        _size_range(n, 1, DEFAULT_MAX_N),
+    )
+
+    @st.composite
+    def draw_dataset(draw):
+        law = draw(law_s)
+        if law is None:
+            d_value = draw(d_s)
+            X = _explicit_array(draw, n_s, n_range, d_value, values, allow_zero_rows)
+            return Dataset(X.to(device), None, None)
+        n_value, d_value = draw(n_s), draw(d_s)
+        seed = draw(st.integers(0, MAX_SEED))
+        return Dataset(law.sample(n_value, d_value, np.random.default_rng(seed), device=device), law, seed)
+
+    return draw_dataset()
+
+
+def _checked_values(values) -> tuple[float, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise InvalidArgument(f"values must be a non-empty sequence of finite numbers, got {values!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InvalidArgument(f"values must contain finite numbers only, got {v!r}")
+    return tuple(float(v) for v in values)
+
+
+def explicit_datasets(
+    n: int | SearchStrategy[int] | None = None,
+    d: int | SearchStrategy[int] | None = None,
+    *,
+    values: Sequence[float] = SIMPLE_VALUES,
+    allow_zero_rows: bool = True,
+    device=None,
+) -> SearchStrategy[Dataset]:
+    """Small explicit arrays for adversarial geometry (see the module docstring); ``distribution`` is None.
+
+    ``values``: the allowed entries, simplest first. ``allow_zero_rows=False`` turns a zero row into e₁.
+    """
+
+    def build():
+        return _data_strategy(
+            n,
+            d,
+            st.none(),
+            _device(device),
+            _checked_values(values),
+            bool(allow_zero_rows),
+        )
+
+    return st.deferred(build)
+
+
+def _law_argument(distribution) -> SearchStrategy[Distribution]:
+    if isinstance(distribution, SearchStrategy):
+        return distribution
+    try:
+        return st.just(get_distribution(distribution))
+    except ValueError as error:
+        raise InvalidArgument(f"distribution: {error}") from None
+
+
+def _datasets(n, d, distribution, device) -> SearchStrategy[Dataset]:
+    dev = _device(device)
+    if distribution is None:
+        # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``.
+        return _data_strategy(n, d, st.one_of(_distributions(None, True, False), st.none()), dev)
+    return _data_strategy(n, d, _law_argument(distribution), dev)
+
+
+def datasets(
+    n: int | SearchStrategy[int] | None = None,
+    d: int | SearchStrategy[int] | None = None,
+    distribution: str | Distribution | SearchStrategy[Distribution] | None = None,
+    *,
+    device=None,
+) -> SearchStrategy[Dataset]:
+    """Data sets of n points in R^d (defaults: n, d in [1, 12]).
+
+    ``distribution``: a family name, a :class:`Distribution`, a strategy such as :func:`distributions`, or
+    ``None`` for everything: every i.i.d. law, the adversarial geometries, and the explicit-array branch.
+    ``device``: where ``X`` lives (policy default, :func:`ntkverify.device.resolve_device`).
+    """
+    return st.deferred(lambda: _datasets(n, d, distribution, device))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Architectures
+
+
+@dataclass(frozen=True)
+class _ArchitectureSpec:
+    """Validated architecture arguments; :meth:`draw` builds one architecture for given d and n."""
+
+    depth: SearchStrategy[int]
+    fixed_widths: tuple[int, ...] | None
+    width: SearchStrategy[int]
+    wide_layer: int | bool | None
+    wide_factor: float
+    shape: str
+    activation: SearchStrategy[str]
+
+    @classmethod
+    def build(cls, depth, widths, wide_layer, wide_factor, shape, activation) -> _ArchitectureSpec:
+        if shape not in SHAPES:
+            raise InvalidArgument(f"shape must be one of {SHAPES}, got {shape!r}")
+        if wide_layer is not None and wide_layer is not True:
+            wide_layer = _checked_int(wide_layer, "wide_layer", 1)
+        wide_factor = _positive_number(wide_factor, "wide_factor")
+        fixed, width = None, st.integers(1, DEFAULT_MAX_WIDTH)
+        if isinstance(widths, SearchStrategy):
+            width = widths.map(lambda w: _checked_int(w, "widths", 1))
+        elif widths is not None:
+            try:
+                fixed = check_widths(widths)
+            except ValueError as error:
+                raise _invalid(error) from None
+            if wide_layer is not None or shape != "any":
+                raise InvalidArgument(
+                    "widths given as a sequence fixes the architecture: do not pass wide_layer or shape"
+                )
+            if depth is not None and depth != len(fixed) + 1:
+                raise InvalidArgument(f"depth={depth!r} does not match widths={fixed} (depth = len(widths) + 1)")
+            depth = len(fixed) + 1
+        least = 1 if wide_layer is None else (2 if wide_layer is True else wide_layer + 1)
+        if isinstance(depth, int) and not isinstance(depth, bool) and depth < least:
+            raise InvalidArgument(f"depth must be >= {least} with wide_layer={wide_layer!r}, got {depth}")
+        depth_s = _size(depth, "depth", least if depth is None else 1, DEFAULT_MAX_DEPTH)
+        if activation is None or isinstance(activation, SearchStrategy):
+            activation_s = _activations(None) if activation is None else activation
+        elif isinstance(activation, str) and activation in ACTIVATIONS:
+            activation_s = st.just(activation)
+        else:
+            raise InvalidArgument(f"activation must be one of {list(ACTIVATIONS)} or a strategy, got {activation!r}")
+        return cls(depth_s, fixed, width, wide_layer, wide_factor, shape, activation_s)
+
+    def draw(self, draw, d: int, n: int | None) -> tuple[Architecture, int | None]:
+        depth = draw(self.depth)
+        if self.fixed_widths is not None:
+            widths = list(self.fixed_widths)
+        elif self.shape == "constant":
+            widths = [draw(self.width)] * (depth - 1)
+        else:
+            widths = draw(st.lists(self.width, min_size=depth - 1, max_size=depth - 1))
+            if self.shape == "pyramidal":
+                widths.sort(reverse=True)
+        wide = None
+        if self.wide_layer is not None:
+            if depth - 1 < (1 if self.wide_layer is True else self.wide_layer):
+                reject()  # a user-supplied depth strategy drew a net without the requested hidden layer
+            wide = draw(st.integers(1, depth - 1)) if self.wide_layer is True else self.wide_layer
+            widths[wide - 1] = max(widths[wide - 1], math.ceil(self.wide_factor * n))
+            if self.shape == "pyramidal":
+                widths[: wide - 1] = [max(w, widths[wide - 1]) for w in widths[: wide - 1]]
+        return Architecture(d=d, widths=tuple(widths), activation=draw(self.activation)), wide
+
+
+def _architectures(d, n, spec_args) -> SearchStrategy[Architecture]:
+    spec = _ArchitectureSpec.build(*spec_args)
+    d_s = _size(d, "d", 1, DEFAULT_MAX_D)
+    if spec.wide_layer is not None and n is None:
+        raise InvalidArgument("wide_layer needs n (the number of data points) to size the wide layer")
+    n_s = None if n is None else _size(n, "n", 1, DEFAULT_MAX_N)
+
+    @st.composite
+    def draw_architecture(draw):
+        return spec.draw(draw, draw(d_s), None if n_s is None else draw(n_s))[0]
+
+    return draw_architecture()
+
+
+def architectures(
+    d: int | SearchStrategy[int] | None = None,
+    depth: int | SearchStrategy[int] | None = None,
+    widths: Sequence[int] | SearchStrategy[int] | None = None,
+    *,
+    wide_layer: int | bool | None = None,
+    n: int | SearchStrategy[int] | None = None,
+    wide_factor: float = DEFAULT_WIDE_FACTOR,
+    shape: str = "any",
+    activation: str | SearchStrategy[str] | None = None,
+) -> SearchStrategy[Architecture]:
+    """Seed-parameterised networks (:class:`ntkverify.architecture.Architecture`, spec §2).
+
+    ``depth``: L = number of weight matrices (default 1..4). ``widths``: a strategy for each hidden width
+    (default ``integers(1, 64)``) or a fixed sequence. ``shape``: ``"any"``, ``"pyramidal"``
+    (n_1 ≥ n_2 ≥ … ≥ n_{L−1}) or ``"constant"``. ``wide_layer``: ``None``, a 1-based hidden-layer index k, or
+    ``True`` (k drawn, shrinking to 1); layer k then has width ≥ ⌈``wide_factor``·n⌉ (NMM21 Thm 4.1's wide
+    layer, spec §6.2; spec §6.3 finds C ≈ 16 needed to get close to the limit, the default 4 keeps nets
+    small), and ``n`` is required. ``activation``: a name, a strategy, or ``None`` for :func:`activations`.
+    """
+    args = (depth, widths, wide_layer, wide_factor, shape, activation)
+    return st.deferred(lambda: _architectures(d, n, args))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cases
+
+
+def _cases(n, d, distribution, device, spec_args) -> SearchStrategy[Case]:
+    data = _datasets(n, d, distribution, device)
+    spec = _ArchitectureSpec.build(*spec_args)
+
+    @st.composite
+    def draw_case(draw):
+        dataset = draw(data)
+        architecture, wide = spec.draw(draw, dataset.d, dataset.n)
+        return Case(dataset.X, dataset.distribution, dataset.seed, architecture, wide)
+
+    return draw_case()
+
+
+def cases(
+    n: int | SearchStrategy[int] | None = None,
+    d: int | SearchStrategy[int] | None = None,
+    depth: int | SearchStrategy[int] | None = None,
+    widths: Sequence[int] | SearchStrategy[int] | None = None,
+    *,
+    distribution: str | Distribution | SearchStrategy[Distribution] | None = None,
+    wide_layer: int | bool | None = None,
+    wide_factor: float = DEFAULT_WIDE_FACTOR,
+    shape: str = "any",
+    activation: str | SearchStrategy[str] | None = None,
+    device=None,
+) -> SearchStrategy[Case]:
+    """A data set (:func:`datasets`) and an architecture (:func:`architectures`) on the same d, with the
+    wide layer sized by the data set's n. Arguments as in those two functions."""
+    args = (depth, widths, wide_layer, wide_factor, shape, activation)
+    return st.deferred(lambda: _cases(n, d, distribution, device, args))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Search helpers
+
+
+def label_case(case: Dataset) -> str:
+    """Record the law family of a data set or case, and whether it satisfies spec §3.1's assumptions, with
+    :func:`hypothesis.event`. Returns the family name."""
+    event(f"family: {case.family}")
+    event(f"assumptions: {'satisfied' if case.satisfies_assumptions else 'violated'}")
+    return case.family
+
+
+def target_margin(margin: float, label: str = "margin", scale: float = 1.0) -> float:
+    """Call :func:`hypothesis.target` with ``−margin/scale`` and return that value.
+
+    ``margin`` is ``rhs − lhs`` of a check ``lhs ≤ rhs`` (≥ 0 when the property holds) and ``scale`` a
+    positive normaliser (for instance the tolerance of the check, or ‖K‖), so that margins of different
+    cases are comparable; maximising −margin/scale drives the search towards near-violations. Call it at
+    most once per ``label`` per example. A non-finite margin is not targeted (Hypothesis refuses it); the
+    property's own assertion reports it, and NaN is returned.
+    """
+    scale = _positive_number(scale, "scale")
+    if not isinstance(label, str):
+        raise InvalidArgument(f"label must be a string, got {label!r}")
+    value = -float(margin) / scale
+    if not math.isfinite(value):
+        return math.nan
+    target(value, label=label)
+    return value
