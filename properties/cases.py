@@ -1,0 +1,54 @@
+"""The cases kernel properties are checked on: a data set (from :mod:`ntkverify.strategies`) and a depth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from hypothesis import strategies as st
+
+from ntkverify.strategies import Dataset, datasets
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCase:
+    """Data and the depth L (number of weight matrices) of the kernel evaluated on them."""
+
+    dataset: Dataset
+    depth: int
+
+    @property
+    def X(self) -> torch.Tensor:
+        return self.dataset.X
+
+    @property
+    def n(self) -> int:
+        return self.dataset.n
+
+    @property
+    def d(self) -> int:
+        return self.dataset.d
+
+    def with_data(self, X: torch.Tensor) -> KernelCase:
+        """The same case on other points (used by the minimiser); the law is kept only for the same points."""
+        return KernelCase(Dataset(X, None, None), self.depth)
+
+    def __repr__(self) -> str:
+        return f"{self.dataset!r}, depth={self.depth}"
+
+
+def kernel_cases(subject, *, distribution=None, max_depth: int = 4, n=None, d=None) -> st.SearchStrategy[KernelCase]:
+    """Cases for a subject: its fixed depth if the claim has one, else depth drawn in [1, max_depth]."""
+    depth = st.just(subject.claim.depth) if subject.claim.depth is not None else st.integers(1, max_depth)
+    return st.builds(KernelCase, datasets(n=n, d=d, distribution=distribution, device="cpu"), depth)
+
+
+def _degenerate(case: KernelCase, kind: str) -> KernelCase:
+    X = case.X
+    extra = 2 * X[:1] if kind == "parallel" else torch.zeros_like(X[:1])
+    return case.with_data(torch.cat([X, extra]))
+
+
+def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
+    """Cases with an exact degeneracy appended (spec A9): a row 2·x_1 (positively parallel to x_1) or a zero row."""
+    return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))

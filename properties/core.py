@@ -1,0 +1,162 @@
+"""The property registry: every checkable statement declared once, as data (in the spirit of PyTorch's OpInfo).
+
+A :class:`Property` names a statement, its citation, its kind and the kernels it applies to, how its cases are
+drawn, how its tolerance is derived and its known limits; its ``check`` returns a :class:`Verdict`, never a
+bare bool. Three kinds (spec §10):
+
+* ``DET``  — holds for every input: a violation beyond tolerance is a bug, reported with a minimal case;
+* ``PROB`` — holds with probability ≥ 1 − δ over a random draw: judged as a statistic over many draws
+  (a one-sided binomial test under the run's false-alarm budget), never per example;
+* ``CONJ`` — numerically supported but unproven: the worst margin is recorded; a violation beyond tolerance
+  fails and is reported as a *finding* (a counterexample to the conjecture, or a bug).
+
+Kernel names used in ``kernels``: ``limiting-ntk``, ``nngp``, ``h-infinity``, ``standard-ntk``,
+``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``user-kernel``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Kind(str, enum.Enum):
+    DET = "DET"
+    PROB = "PROB"
+    CONJ = "CONJ"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check on one case.
+
+    A check reads ``observed ≤ bound`` (an upper bound; for a lower bound the check stores negated values or
+    sets ``side``); ``margin`` is the signed slack ``bound − observed`` (or ``observed − bound`` for
+    ``side="lower"``) divided by ``scale``, so ≥ 0 when the statement holds exactly and comparable across
+    cases; ``tolerance`` (same units as observed) is the derived rounding allowance: the check holds iff
+    slack ≥ −tolerance. ``notes`` explains the tolerance and anything unusual.
+    """
+
+    holds: bool
+    observed: float
+    bound: float
+    margin: float
+    tolerance: float
+    side: str = "upper"
+    notes: str = ""
+
+    @classmethod
+    def inequality(
+        cls,
+        observed: float,
+        bound: float,
+        tolerance: float,
+        *,
+        side: str = "upper",
+        scale: float | None = None,
+        notes: str = "",
+    ) -> Verdict:
+        """``observed ≤ bound + tolerance`` (``side="upper"``) or ``observed ≥ bound − tolerance`` (``"lower"``).
+
+        ``scale`` normalises the margin; by default max(|observed|, |bound|, tolerance, tiny)."""
+        observed, bound, tolerance = float(observed), float(bound), float(tolerance)
+        if side not in ("upper", "lower"):
+            raise ValueError(f"side must be 'upper' or 'lower', got {side!r}")
+        slack = bound - observed if side == "upper" else observed - bound
+        if scale is None:
+            scale = max(abs(observed), abs(bound), tolerance, 1e-300)
+        finite = math.isfinite(observed) and math.isfinite(bound)
+        holds = finite and slack >= -tolerance
+        margin = slack / scale if finite else -math.inf
+        return cls(holds, observed, bound, margin, tolerance, side, notes)
+
+    @classmethod
+    def failure(cls, notes: str) -> Verdict:
+        """A check that could not be evaluated on a valid case (non-finite output, exception, wrong shape)."""
+        return cls(False, math.nan, math.nan, -math.inf, 0.0, "upper", notes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "holds": self.holds,
+            "observed": self.observed,
+            "bound": self.bound,
+            "margin": self.margin,
+            "tolerance": self.tolerance,
+            "side": self.side,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Property:
+    """A statement declared as data.
+
+    ``check(subject, case) -> Verdict`` evaluates one case. ``strategy(subject)`` returns the Hypothesis
+    strategy of its cases (DET/CONJ). For PROB properties, ``trial(subject, rng) -> bool`` runs one
+    independent random trial and returns whether the statement held, and ``delta`` is the claimed failure
+    probability per trial; ``trials`` is how many the ``ci`` profile runs.
+    """
+
+    name: str
+    statement: str
+    citation: str
+    kind: Kind
+    kernels: tuple[str, ...]
+    tolerance_rule: str
+    check: Callable[..., Verdict] | None = None
+    strategy: Callable[..., Any] | None = None
+    trial: Callable[..., Verdict] | None = None
+    delta: float = 0.0
+    trials: int = 0
+    limits: tuple[str, ...] = ()
+    applies: Callable[[Any], bool] = field(default=lambda subject: True)
+
+    def __post_init__(self):
+        if self.kind is Kind.PROB:
+            if self.trial is None or not 0 < self.delta < 1 or self.trials < 1:
+                raise ValueError(f"PROB property {self.name!r} needs trial, 0 < delta < 1 and trials >= 1")
+        elif self.check is None or self.strategy is None:
+            raise ValueError(f"{self.kind.value} property {self.name!r} needs check and strategy")
+
+
+_REGISTRY: dict[str, Property] = {}
+
+
+def register(prop: Property) -> Property:
+    if prop.name in _REGISTRY:
+        raise ValueError(f"property {prop.name!r} is already registered")
+    _REGISTRY[prop.name] = prop
+    return prop
+
+
+def all_properties() -> list[Property]:
+    _load_builtin()
+    return list(_REGISTRY.values())
+
+
+def get_property(name: str) -> Property:
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown property {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def select(names: Iterable[str] | None = None, kinds: Iterable[str] | None = None) -> list[Property]:
+    """Properties by name (exact or substring) and kind (``DET``, ``PROB``, ``CONJ``)."""
+    props = all_properties()
+    if names:
+        names = list(names)
+        props = [p for p in props if any(n == p.name or n in p.name for n in names)]
+    if kinds:
+        wanted = {Kind(k.upper()) for k in kinds}
+        props = [p for p in props if p.kind in wanted]
+    return props
+
+
+def _load_builtin() -> None:
+    # importing the catalogue modules registers their properties
+    from ntkverify.properties import catalogue  # noqa: F401

@@ -1,0 +1,167 @@
+"""Running a property: Hypothesis search for DET/CONJ properties, binomial judgement for PROB ones.
+
+DET and CONJ properties run under the Hypothesis profile in force (:mod:`ntkverify.profiles`): each example's
+normalised margin is passed to ``hypothesis.target`` (so the search moves towards near-violations), the
+tightest margin and its case are kept, and a violation is shrunk by Hypothesis to a minimal case, which is
+the last failing example Hypothesis replays. Under derandomised profiles every (property, subject) pair gets
+its own fixed seed, so runs are reproducible and pairs do not all explore the same choice sequence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import Verbosity, given
+from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as Settings
+
+from ntkverify.profiles import ensure_project_profile
+from ntkverify.properties.core import Kind, Property, Verdict
+from ntkverify.properties.statistics import BinomialJudgement, alpha_share, judge
+from ntkverify.strategies import target_margin
+
+PROB_TRIAL_MULTIPLIER = {"dev": 1, "ci": 1, "nightly": 10}
+
+
+def stable_seed(*names: str) -> int:
+    return int.from_bytes(hashlib.sha256("/".join(names).encode()).digest()[:8], "big")
+
+
+@dataclass
+class Counterexample:
+    """A violating case after shrinking, with everything needed to report and replay it."""
+
+    property: Property
+    subject: Any
+    case: Any
+    verdict: Verdict
+
+
+@dataclass
+class PropertyResult:
+    property: Property
+    subject: Any
+    examples: int = 0
+    failures: int = 0
+    margins: list[float] = field(default_factory=list)
+    tightest_margin: float = math.inf
+    tightest_case: Any = None
+    tightest_verdict: Verdict | None = None
+    counterexample: Counterexample | None = None
+    judgement: BinomialJudgement | None = None
+    elapsed: float = 0.0
+    skipped: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.property.name if self.subject is None else f"{self.property.name}[{self.subject.name}]"
+
+    @property
+    def status(self) -> str:
+        """``passed``, ``skipped``, ``failed`` (DET bug or PROB rejection) or ``finding`` (CONJ violation)."""
+        if self.skipped:
+            return "skipped"
+        if self.property.kind is Kind.PROB:
+            return "failed" if self.judgement is not None and self.judgement.rejected else "passed"
+        if self.counterexample is None:
+            return "passed"
+        return "finding" if self.property.kind is Kind.CONJ else "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("passed", "skipped")
+
+    def explain(self) -> str:
+        p = self.property
+        head = f"{self.label} ({p.kind.value}): {p.statement} [{p.citation}]"
+        if self.judgement is not None:
+            return f"{head}\n  {self.judgement}"
+        if self.counterexample is None:
+            return f"{head}\n  {self.examples} examples, tightest margin {self.tightest_margin:.3g}"
+        v = self.counterexample.verdict
+        return (
+            f"{head}\n  counterexample: {self.counterexample.case!r}\n  observed {v.observed:.6g} vs bound "
+            f"{v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, margin {v.margin:.3g}\n  {v.notes}"
+        )
+
+    def _record(self, case, verdict: Verdict) -> None:
+        self.examples += 1
+        if math.isfinite(verdict.margin):
+            self.margins.append(verdict.margin)
+        if verdict.margin < self.tightest_margin or self.tightest_case is None:
+            self.tightest_margin, self.tightest_case, self.tightest_verdict = verdict.margin, case, verdict
+        if not verdict.holds:
+            self.failures += 1
+
+
+class _Violation(AssertionError):
+    def __init__(self, case, verdict: Verdict):
+        super().__init__(verdict.notes)
+        self.case, self.verdict = case, verdict
+
+
+def run_property(
+    prop: Property, subject=None, *, settings: Settings | None = None, n_prob: int | None = None, quiet: bool = True
+) -> PropertyResult:
+    """Run one property on one subject (``None`` for engine-level properties)."""
+    result = PropertyResult(prop, subject)
+    if subject is not None and not prop.applies(subject):
+        result.skipped = "not applicable to this kernel's claim"
+        return result
+    start = time.perf_counter()
+    try:
+        if prop.kind is Kind.PROB:
+            _run_statistical(prop, subject, result, n_prob)
+        else:
+            _run_search(prop, subject, result, settings, quiet)
+    finally:
+        result.elapsed = time.perf_counter() - start
+    return result
+
+
+def _names(prop: Property, subject) -> tuple[str, ...]:
+    return (prop.name,) if subject is None else (prop.name, subject.name)
+
+
+def _run_search(prop: Property, subject, result: PropertyResult, settings: Settings | None, quiet: bool) -> None:
+    ensure_project_profile()
+    base = settings or Settings()
+    strategy = prop.strategy(subject)
+
+    def check(case):
+        verdict = prop.check(subject, case)
+        result._record(case, verdict)
+        target_margin(verdict.margin, label="margin")
+        if not verdict.holds:
+            raise _Violation(case, verdict)
+
+    test = given(strategy)(check)
+    test = Settings(base, report_multiple_bugs=False, verbosity=Verbosity.quiet if quiet else base.verbosity)(test)
+    if base.derandomize:
+        test = hypothesis_seed(stable_seed(*_names(prop, subject)) % 2**32)(test)
+    try:
+        test()
+    except _Violation as violation:  # raised by the final, shrunk example
+        result.counterexample = Counterexample(prop, subject, violation.case, violation.verdict)
+
+
+def _run_statistical(prop: Property, subject, result: PropertyResult, n_prob: int | None) -> None:
+    profile = ensure_project_profile()
+    trials = prop.trials * PROB_TRIAL_MULTIPLIER.get(profile, 1)
+    if n_prob is None:
+        from ntkverify.properties.core import all_properties
+
+        n_prob = sum(p.kind is Kind.PROB for p in all_properties())
+    base = stable_seed(*_names(prop, subject)) if Settings().derandomize else int(np.random.SeedSequence().entropy)
+    failures = 0
+    for trial in range(trials):
+        rng = np.random.default_rng([base % 2**63, trial])
+        verdict = prop.trial(subject, rng)
+        result._record(f"trial {trial} (seed [{base % 2**63}, {trial}])", verdict)
+        failures += not verdict.holds
+    result.judgement = judge(failures, trials, prop.delta, alpha_share(n_prob))

@@ -1,0 +1,140 @@
+"""Verifying someone else's kernel: ``ntkverify.verify(kernel_fn, claim=...)`` and ``ntkverify check``.
+
+The user's callable takes ``X`` (an n × d float64 torch tensor) and returns the n × n kernel matrix (a torch
+tensor or a numpy array). Every property of the catalogue that applies to the claim runs on shrinking
+Hypothesis cases: differential agreement with the reference kernel, symmetry, PSD, the diagonal identity, the
+invariances the claim implies and the degeneracy zeros. A non-finite output, a wrong shape or an exception on a
+valid case is a failure with its counterexample; the same problems on the very first call are usage errors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ntkverify.properties.core import all_properties
+from ntkverify.properties.runner import PropertyResult, run_property
+from ntkverify.properties.subjects import Claim, KernelError, Subject
+
+USER_KERNEL = "user-kernel"
+
+
+class UsageError(ValueError):
+    """The kernel cannot be checked at all (not importable, not callable, unknown claim, wrong first output)."""
+
+
+@dataclass
+class VerifyResult:
+    subject: Subject
+    results: list[PropertyResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[PropertyResult]:
+        return [r for r in self.results if not r.ok]
+
+    def summary(self) -> str:
+        lines = [f"verify {self.subject}: {'OK' if self.ok else 'FAILED'}"]
+        for r in self.results:
+            lines.append(
+                f"  {r.status:8s} {r.property.name:28s} examples={r.examples:<4d} "
+                f"tightest margin={r.tightest_margin:.3g}"
+            )
+        for r in self.failures:
+            lines.append(r.explain())
+        return "\n".join(lines)
+
+
+_PROBE = torch.tensor([[1.0, 0.0], [0.6, 0.8], [-0.5, 0.25]], dtype=torch.float64)
+
+
+def _probe(subject: Subject) -> None:
+    try:
+        subject(_PROBE, subject.claim.depth or 1)
+    except KernelError as exc:
+        raise UsageError(f"first call on a 3×2 input failed: {exc}") from exc
+
+
+def make_subject(
+    kernel_fn: Callable,
+    claim: str = "relu-ntk",
+    *,
+    depth: int | None = None,
+    sigma_w: float | None = None,
+    sigma_b: float | None = None,
+    name: str | None = None,
+) -> Subject:
+    """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`)."""
+    if not callable(kernel_fn):
+        raise UsageError(f"kernel must be callable, got {type(kernel_fn).__name__}")
+    try:
+        if depth is None and claim in ("relu-ntk", "relu-nngp", "psd-kernel"):
+            depth = 1 if claim == "psd-kernel" else None
+            if depth is None:
+                raise ValueError(f"claim {claim!r} needs a depth (the number of weight matrices)")
+        c = Claim(claim, depth, sigma_w, sigma_b)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c)
+
+
+def verify(
+    kernel_fn: Callable,
+    claim: str = "relu-ntk",
+    *,
+    depth: int | None = None,
+    sigma_w: float | None = None,
+    sigma_b: float | None = None,
+    properties: list[str] | None = None,
+    settings=None,
+) -> VerifyResult:
+    """Check a user's kernel against its claim; returns per-property results with counterexamples.
+
+    Raises :class:`UsageError` when the kernel cannot be checked at all.
+    """
+    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b)
+    _probe(subject)
+    chosen = [
+        p
+        for p in all_properties()
+        if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
+    ]
+    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+
+
+def load_callable(spec: str) -> Callable:
+    """``package.module:name`` or ``path/to/file.py:name`` → the callable (``UsageError`` otherwise)."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"expected MODULE:CALLABLE or path/to/file.py:CALLABLE, got {spec!r}")
+    try:
+        if module_name.endswith(".py") or "/" in module_name:
+            path = Path(module_name)
+            if not path.is_file():
+                raise UsageError(f"no such file: {module_name}")
+            mod_spec = importlib.util.spec_from_file_location(f"_ntkverify_user_{path.stem}", path)
+            module = importlib.util.module_from_spec(mod_spec)
+            sys.modules[mod_spec.name] = module
+            mod_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
+    try:
+        fn = getattr(module, attr)
+    except AttributeError:
+        raise UsageError(f"{module_name!r} has no attribute {attr!r}") from None
+    if not callable(fn):
+        raise UsageError(f"{spec} is not callable")
+    return fn
