@@ -1,0 +1,31 @@
+"""The bounds library: every inequality of the spec as a documented, typed object (spec §6, §8, §10).
+
+>>> from ntkverify import bounds
+>>> [b.name for b in bounds.all_bounds()][:3]                       # doctest: +SKIP
+>>> print(bounds.explain("hermite_gershgorin_lower"))               # doctest: +SKIP
+>>> bounds.get_bound("trivial_upper").margin(bounds.Case(X, depth=3))   # doctest: +SKIP
+
+Cases: :class:`Case` (data and depth, limiting kernels) and :class:`EmpiricalCase` (data and weights).
+Modules: :mod:`.matrix` (bounds for any kernel matrix), :mod:`.limiting` (limiting NTK, H∞, sphere
+statistics), :mod:`.empirical` (finite-width), :mod:`.arora` (ADHLW19a quantities).
+"""
+
+from ntkverify.bounds import empirical, limiting, matrix  # noqa: F401  (registers the bounds)
+from ntkverify.bounds.arora import generalization_term, kernel_gd_residuals, residual_norms
+from ntkverify.bounds.cases import Case, EmpiricalCase
+from ntkverify.bounds.core import Bound, Kind, Margin, Side, all_bounds, explain, get_bound
+
+__all__ = [
+    "Bound",
+    "Case",
+    "EmpiricalCase",
+    "Kind",
+    "Margin",
+    "Side",
+    "all_bounds",
+    "explain",
+    "generalization_term",
+    "get_bound",
+    "kernel_gd_residuals",
+    "residual_norms",
+]

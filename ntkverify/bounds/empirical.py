@@ -1,0 +1,205 @@
+"""Bounds on the empirical NTK ``K̄`` of one draw of weights (spec §6.2, §10 B3–B8), written against plain
+tensors through :class:`~ntkverify.bounds.cases.EmpiricalCase` (features ``F_l``, backward vectors ``B_l``,
+weights ``W_l``). All are deterministic given the draw. The generic matrix bounds of
+:mod:`ntkverify.bounds.matrix` (``psd``, ``trivial_upper``, ``interlacing_2x2_upper``, Gershgorin) apply to
+an ``EmpiricalCase`` too."""
+
+from __future__ import annotations
+
+import torch
+
+from ntkverify import spectra
+from ntkverify.bounds._util import cert, lmin, maximum, minimum, product, total
+from ntkverify.bounds.core import Bound, Kind, Side, register
+from ntkverify.bounds.limiting import degeneracy
+from ntkverify.tolerances import tau_id
+
+
+def _is_empirical(case):
+    return None if hasattr(case, "weights") else "needs an EmpiricalCase (data and weights)"
+
+
+def _gram(case, F):
+    M = F @ F.T
+    return M, case.entry_error(float(M.diagonal().max()))
+
+
+def _min_b(case, B):
+    value = float((B * B).sum(dim=1).min())
+    return cert(case, value, case.entry_error(value), "min_i ||b_l(x_i)||^2")
+
+
+def _schur_terms(case):
+    return [
+        product(lmin(*_gram(case, F)), _min_b(case, B), "lambda_min(F F^T) min ||b||^2") for F, B in zip(case.F, case.B)
+    ]
+
+
+def _emp_schur(case):
+    """B3: ``Σ_l λ_min(F_{l-1}F_{l-1}^T) min_i ||b_l(x_i)||^2`` (Weyl + Schur 1911)."""
+    return total(_schur_terms(case), "sum over layers", case)
+
+
+def _emp_wide(case):
+    """B3 through one layer: ``max_k λ_min(F_kF_k^T) min_i ||b_{k+1}(x_i)||^2``."""
+    return maximum(_schur_terms(case), "best single layer", case)
+
+
+def _lmin_emp(case):
+    return spectra.lambda_min(case.K, entry_error=case.entry_error())
+
+
+def _lmax_emp(case):
+    return spectra.lambda_max(case.K, entry_error=case.entry_error())
+
+
+def _euler_lmax(case):
+    """B4: ``λ_max(K̄) ≥ L^2 ||F_L(θ)||^2 / ||θ||^2``, from Euler's identity ``Jθ = L F_L(θ)`` (f is
+    positively homogeneous of degree L in θ) and the Rayleigh quotient of ``J^T J`` at θ."""
+    value = case.depth**2 * float((case.outputs**2).sum()) / case.parameter_sq_norm
+    return cert(case, value, case.entry_error(value), "L^2 ||F_L||^2/||theta||^2")
+
+
+def _euler_defect(case):
+    """B6: ``max_{i,l} |f_{l-1}(x_i)^T W_l b_l(x_i) − f_L(x_i)|`` (``<W_l, ∂f_L/∂W_l> = f_L``), with error
+    ``τ_id`` relative to ``max |f|^T |W| |b|`` (the size of the summands)."""
+    defect, size = 0.0, 0.0
+    for F, W, B in zip(case.F, case.weights, case.B):
+        lhs = ((F @ W) * B).sum(dim=1)
+        defect = max(defect, float((lhs - case.outputs).abs().max()))
+        size = max(size, float(((F.abs() @ W.abs()) * B.abs()).sum(dim=1).max()))
+    error = tau_id(case.depth, case.d, case.widths, case.X.dtype) * size
+    return cert(case, defect, error, "max |<W_l, df/dW_l> - f|")
+
+
+def _lipschitz_ratio(case):
+    """B7: ``max_k max_{i≠j} ||f_k(x_i) − f_k(x_j)|| / (Π_{l≤k} ||W_l||_op ||x_i − x_j||)`` over k = 1..L−1
+    (≤ 1 since ReLU is 1-Lipschitz), with relative error ``τ_id``."""
+    dx = torch.cdist(case.X, case.X)
+    mask = dx > 0
+    best, op = 0.0, 1.0
+    for k in range(1, case.depth):
+        op *= float(torch.linalg.matrix_norm(case.weights[k - 1], ord=2))
+        if bool(mask.any()) and op > 0:
+            ratio = torch.cdist(case.F[k], case.F[k])[mask] / (op * dx[mask])
+            best = max(best, float(ratio.max()))
+    return cert(case, best, tau_id(case.depth, case.d, case.widths, case.X.dtype) * max(best, 1.0), "ratio")
+
+
+def _narrow_features(case):
+    """B5: ``min_{k: n_k < N} λ_min(F_kF_k^T)`` (rank ≤ n_k < N)."""
+    items = [lmin(*_gram(case, case.F[k])) for k in range(1, case.depth) if case.widths[k - 1] < case.N]
+    return minimum(items, "min over narrow layers", case)
+
+
+def _narrow_scope(case):
+    reason = _is_empirical(case)
+    if reason is None and not any(n < case.N for n in case.widths):
+        reason = f"no hidden width below N={case.N}"
+    return reason
+
+
+def _emp_degenerate_scope(case):
+    reason = _is_empirical(case)
+    if reason is not None:
+        return reason
+    if case.parameter_count < case.N:
+        return None
+    from ntkverify.bounds.cases import Case
+
+    why = degeneracy(Case(case.X, 3))  # only (i)/(ii) can hold at depth 3: parallel or zero inputs
+    return None if why is not None else "no parallel or zero inputs and P >= N parameters"
+
+
+def _zero(case):
+    return cert(case, 0.0, 0.0, "exact")
+
+
+def _one(case):
+    return cert(case, 1.0, 0.0, "exact")
+
+
+def _reg(name, quantity, side, statement, citation, bound_fn, observe_fn, scope=_is_empirical):
+    register(
+        Bound(
+            name=name,
+            quantity=quantity,
+            side=side,
+            kind=Kind.DET,
+            statement=statement,
+            assumptions="an EmpiricalCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0",
+            citation=citation,
+            bound_fn=bound_fn,
+            observe_fn=observe_fn,
+            scope_fn=scope,
+        )
+    )
+
+
+_SEC = "NMM21 Thm 4.1 proof (as restated by KMM24)"
+_reg(
+    "emp_schur_lower",
+    "lambda_min(Kbar)",
+    Side.LOWER,
+    "lambda_min(Kbar) >= sum_l lambda_min(F_{l-1} F_{l-1}^T) min_i ||b_l(x_i)||^2.",
+    f"{_SEC}; spec §6.2, §10 B3",
+    _emp_schur,
+    _lmin_emp,
+)
+_reg(
+    "emp_wide_layer_lower",
+    "lambda_min(Kbar)",
+    Side.LOWER,
+    "lambda_min(Kbar) >= lambda_min(F_k F_k^T) min_i ||b_{k+1}(x_i)||^2 for every k (reported: best k).",
+    f"{_SEC}; spec §6.2 step 2, §10 B3",
+    _emp_wide,
+    _lmin_emp,
+)
+_reg(
+    "emp_euler_lambda_max_lower",
+    "lambda_max(Kbar)",
+    Side.LOWER,
+    "lambda_max(Kbar) >= L^2 ||F_L(theta)||^2 / ||theta||^2 (Euler: J theta = L F_L).",
+    "spec §10 B4",
+    _euler_lmax,
+    _lmax_emp,
+)
+_reg(
+    "emp_euler_identity",
+    "max_{i,l} |<W_l, df_L/dW_l>(x_i) - f_L(x_i)|",
+    Side.UPPER,
+    "<W_l, df_L(x)/dW_l> = f_L(x) for every layer l (degree-1 homogeneity in each W_l).",
+    "spec §9 item 4, §10 B6",
+    _zero,
+    _euler_defect,
+)
+_reg(
+    "emp_lipschitz",
+    "max_k max_{i!=j} ||f_k(x_i)-f_k(x_j)|| / (prod_{l<=k} ||W_l||_op ||x_i-x_j||)",
+    Side.UPPER,
+    "||f_k(x) - f_k(y)|| <= prod_{l<=k} ||W_l||_op ||x - y|| (ReLU is 1-Lipschitz).",
+    "spec §6.4, §10 B7",
+    _one,
+    _lipschitz_ratio,
+)
+_reg(
+    "emp_feature_rank_zero",
+    "min_{k: n_k < N} lambda_min(F_k F_k^T)",
+    Side.UPPER,
+    "lambda_min(F_k F_k^T) = 0 when n_k < N (rank(F_k) <= n_k); checked as <= 0.",
+    "spec §6.3, §10 B5",
+    _zero,
+    _narrow_features,
+    _narrow_scope,
+)
+_reg(
+    "emp_degenerate_zero",
+    "lambda_min(Kbar)",
+    Side.UPPER,
+    "lambda_min(Kbar) = 0 if the parameter count P < N (rank(J) <= P), or two inputs are positively parallel, "
+    "or an input is 0; checked as <= 0.",
+    "spec §10 B5, B8",
+    _zero,
+    _lmin_emp,
+    _emp_degenerate_scope,
+)

@@ -1,0 +1,162 @@
+"""Bounds that hold for every symmetric (PSD) matrix, applied to a case's kernel: ``K^{(L)}`` for a
+:class:`~ntkverify.bounds.cases.Case`, ``K̄`` for an :class:`~ntkverify.bounds.cases.EmpiricalCase`
+(spec §6.5 and §10 A1, A8, B1, B4)."""
+
+from __future__ import annotations
+
+import torch
+
+from ntkverify import spectra
+from ntkverify.bounds._util import cert
+from ntkverify.bounds.core import Bound, Kind, Side, register
+from ntkverify.device import unit_roundoff
+from ntkverify.tolerances import gamma, perturbation_norm
+
+_KERNEL = "K = K^(L) (Case) or the empirical K̄ (EmpiricalCase)"
+
+
+def _lambda_min(case):
+    return spectra.lambda_min(case.K, entry_error=case.entry_error())
+
+
+def _lambda_max(case):
+    return spectra.lambda_max(case.K, entry_error=case.entry_error())
+
+
+def _min_diagonal(case):
+    return cert(case, float(case.K.diagonal().min()), case.entry_error(), "min_i K_ii")
+
+
+def _two_by_two(case):
+    """``min_{i≠j} [(K_ii + K_jj)/2 − sqrt(((K_ii − K_jj)/2)^2 + K_ij^2)]``: the smaller eigenvalue of each
+    principal 2×2 block. Entry errors ε move it by ≤ 2ε (Weyl, ||E||_2 ≤ 2ε for a 2×2 block); its evaluation
+    by ≤ 10 u max|K| (a handful of correctly rounded operations on numbers of that size)."""
+    K = case.K
+    diag = K.diagonal()
+    mean = (diag[:, None] + diag[None, :]) / 2
+    radius = torch.sqrt(((diag[:, None] - diag[None, :]) / 2) ** 2 + K * K)
+    small = mean - radius
+    small.fill_diagonal_(float("inf"))
+    error = 2 * case.entry_error() + 10 * unit_roundoff(K.dtype) * float(K.abs().max())
+    return cert(case, float(small.min()), error, "2x2 interlacing")
+
+
+def _lambda_max_lower(case):
+    """``max(max_i K_ii, 1^T K 1 / N)``; the sum has rounding ≤ γ_{N^2} Σ|K_ij| and entry error ≤ N ε."""
+    K, N = case.K, case.N
+    mean = float(K.sum()) / N
+    error_mean = gamma(N * N, K.dtype) * float(K.abs().sum()) / N + perturbation_norm(N, case.entry_error())
+    candidates = [(float(K.diagonal().max()), case.entry_error()), (mean, error_mean)]
+    value = max(v for v, _ in candidates)
+    return cert(case, value, max(e for _, e in candidates), "max(max K_ii, 1'K1/N)")
+
+
+def _row_sums(case):
+    K = case.K
+    off = K.abs().sum(dim=1) - K.diagonal().abs()
+    error = perturbation_norm(case.N, case.entry_error()) + gamma(case.N, K.dtype) * float(K.abs().sum(dim=1).max())
+    return K.diagonal(), off, error
+
+
+def _gershgorin_upper(case):
+    diag, off, error = _row_sums(case)
+    return cert(case, float((diag + off).max()), error, "Gershgorin max row sum")
+
+
+def _gershgorin_lower(case):
+    diag, off, error = _row_sums(case)
+    return cert(case, float((diag - off).min()), error, "Gershgorin min (K_ii - sum_j |K_ij|)")
+
+
+def _zero(case):
+    return cert(case, 0.0, 0.0, "exact")
+
+
+def _at_least_two(case):
+    return None if case.N >= 2 else f"needs N >= 2 points, got N={case.N}"
+
+
+_A8 = "NMM21 (method per KMM24 §4); spec §6.5 and §10 A8/B4"
+
+register(
+    Bound(
+        name="psd",
+        quantity="lambda_min(K)",
+        side=Side.LOWER,
+        kind=Kind.DET,
+        statement="lambda_min(K) >= 0: K is a Gram matrix (limiting: expectation of Gram matrices; empirical: J J^T).",
+        assumptions=f"any data; {_KERNEL}",
+        citation="JGH18 (NTK as a Gram matrix); spec §10 A1/B1",
+        bound_fn=_zero,
+        observe_fn=_lambda_min,
+    )
+)
+register(
+    Bound(
+        name="trivial_upper",
+        quantity="lambda_min(K)",
+        side=Side.UPPER,
+        kind=Kind.DET,
+        statement="lambda_min(K) <= min_i K_ii (Rayleigh quotient at e_i); K^(L)_ii = L ||x_i||^2.",
+        assumptions=f"any data; {_KERNEL}",
+        citation=_A8,
+        bound_fn=_min_diagonal,
+        observe_fn=_lambda_min,
+    )
+)
+register(
+    Bound(
+        name="interlacing_2x2_upper",
+        quantity="lambda_min(K)",
+        side=Side.UPPER,
+        kind=Kind.DET,
+        statement=(
+            "lambda_min(K) <= min_{i!=j} [(K_ii+K_jj)/2 - sqrt(((K_ii-K_jj)/2)^2 + K_ij^2)] "
+            "(Cauchy interlacing with each principal 2x2 block)."
+        ),
+        assumptions=f"N >= 2; {_KERNEL}",
+        citation="Cauchy interlacing; spec §6.5, §10 A8/B4",
+        bound_fn=_two_by_two,
+        observe_fn=_lambda_min,
+        scope_fn=_at_least_two,
+    )
+)
+register(
+    Bound(
+        name="lambda_max_lower",
+        quantity="lambda_max(K)",
+        side=Side.LOWER,
+        kind=Kind.DET,
+        statement="lambda_max(K) >= max(max_i K_ii, 1^T K 1 / N) (Rayleigh quotients at e_i and at 1/sqrt(N)).",
+        assumptions=f"any data; {_KERNEL}",
+        citation="spec §10 A8",
+        bound_fn=_lambda_max_lower,
+        observe_fn=_lambda_max,
+    )
+)
+register(
+    Bound(
+        name="gershgorin_upper",
+        quantity="lambda_max(K)",
+        side=Side.UPPER,
+        kind=Kind.DET,
+        statement="lambda_max(K) <= max_i sum_j |K_ij| (Gershgorin discs).",
+        assumptions=f"any data; {_KERNEL}",
+        citation="Gershgorin (1931); spec §10 A8",
+        bound_fn=_gershgorin_upper,
+        observe_fn=_lambda_max,
+    )
+)
+register(
+    Bound(
+        name="gershgorin_lower",
+        quantity="lambda_min(K)",
+        side=Side.LOWER,
+        kind=Kind.DET,
+        statement="lambda_min(K) >= min_i (K_ii - sum_{j!=i} |K_ij|) (Gershgorin discs).",
+        assumptions=f"any data; {_KERNEL}",
+        citation="Gershgorin (1931); spec §10 A8",
+        bound_fn=_gershgorin_lower,
+        observe_fn=_lambda_min,
+    )
+)
