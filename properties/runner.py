@@ -124,6 +124,22 @@ def run_property(
     return result
 
 
+def builtin_pairs(properties: list[Property] | None = None) -> list[tuple[Property, Any]]:
+    """(property, subject) pairs of the built-in suite: each property on every built-in kernel subject it
+    names and applies to, or once with subject ``None`` when it is an engine-level property (empirical NTK,
+    feature matrices and maps, statistics) that builds its own kernels from its cases."""
+    from ntkverify.properties.core import all_properties
+    from ntkverify.properties.subjects import BUILTIN_SUBJECTS
+
+    pairs = []
+    for prop in all_properties() if properties is None else properties:
+        matching = [s for s in BUILTIN_SUBJECTS.values() if s.name in prop.kernels]
+        if not matching and "user-kernel" not in prop.kernels:
+            pairs.append((prop, None))
+        pairs.extend((prop, s) for s in matching if prop.applies(s))
+    return pairs
+
+
 def _names(prop: Property, subject) -> tuple[str, ...]:
     return (prop.name,) if subject is None else (prop.name, subject.name)
 

@@ -147,12 +147,14 @@ class Subject:
 
     ``kernel`` takes ``X`` (n × d float64 tensor) — and, when ``claim.depth`` is None, the depth as a second
     argument. ``reference`` overrides the claim's reference (the built-in subjects use the textbook oracle).
+    ``origin`` records where a user's kernel was loaded from, so that a report can replay it.
     """
 
     name: str
     kernel: Callable
     claim: Claim
     reference: Callable[[torch.Tensor, int], torch.Tensor] | None = field(default=None, compare=False)
+    origin: str | None = None  # how to load the kernel again: "MODULE:CALLABLE", "path.py:CALLABLE" or None
 
     def depth_for(self, drawn: int) -> int:
         return self.claim.depth if self.claim.depth is not None else drawn

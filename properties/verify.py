@@ -84,7 +84,7 @@ def make_subject(
         c = Claim(claim, depth, sigma_w, sigma_b)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c)
+    return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c, origin=origin)
 
 
 def verify(
@@ -101,7 +101,7 @@ def verify(
 
     Raises :class:`UsageError` when the kernel cannot be checked at all.
     """
-    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b)
+    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
     _probe(subject)
     chosen = [
         p
