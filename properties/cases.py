@@ -38,8 +38,9 @@ class KernelCase:
 
 
 def kernel_cases(subject, *, distribution=None, max_depth: int = 4, n=None, d=None) -> st.SearchStrategy[KernelCase]:
-    """Cases for a subject: its fixed depth if the claim has one, else depth drawn in [1, max_depth]."""
-    depth = st.just(subject.claim.depth) if subject.claim.depth is not None else st.integers(1, max_depth)
+    """Cases for a subject: its fixed depth if the claim has one, else (or with no subject) depth in [1, max_depth]."""
+    fixed = None if subject is None else subject.claim.depth
+    depth = st.just(fixed) if fixed is not None else st.integers(1, max_depth)
     return st.builds(KernelCase, datasets(n=n, d=d, distribution=distribution, device="cpu"), depth)
 
 
