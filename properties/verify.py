@@ -72,6 +72,7 @@ def make_subject(
     sigma_w: float | None = None,
     sigma_b: float | None = None,
     name: str | None = None,
+    origin: str | None = None,
 ) -> Subject:
     """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`)."""
     if not callable(kernel_fn):
@@ -96,6 +97,7 @@ def verify(
     sigma_b: float | None = None,
     properties: list[str] | None = None,
     settings=None,
+    origin: str | None = None,
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
