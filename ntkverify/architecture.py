@@ -5,6 +5,8 @@ activation, and the parameterisation:
 
 * ``"seed"`` — NMM21 eq. (1)–(4): bias-free, every weight N(0,1) (readout included), f_l = σ(W_lᵀ f_{l−1});
   the empirical NTK K̄ is compared with the limiting K⁽ᴸ⁾ after multiplying by Π_{l<L} c_σ/n_l (c_σ = 2 for ReLU).
+  Only positively homogeneous activations (ReLU, leaky ReLU): for them the N(0,1) network and the normalised
+  network with √(c_σ/n_l) after each hidden layer have proportional NTKs; for erf or tanh they do not.
 * ``"ntk"`` — the standard NTK parameterisation (JGH18; neural-tangents ``Dense(parameterization='ntk')``):
   h_l = σ_w/√n_{l−1} · W_l h_{l−1} + σ_b b_l with W, b ~ N(0,1), the same σ_w, σ_b in every layer, readout
   included; the empirical NTK converges to :func:`ntkverify.analytic.standard_ntk` without rescaling.
@@ -47,6 +49,11 @@ class Architecture:
             object.__setattr__(self, "sigma_b", check_nonneg(self.sigma_b, "sigma_b"))
         if self.parameterization not in PARAMETERIZATIONS:
             raise ValueError(f"parameterization must be one of {PARAMETERIZATIONS}, got {self.parameterization!r}")
+        if self.parameterization == "seed" and not get_activation(self.activation).homogeneous:
+            raise ValueError(
+                f"the seed parameterisation (N(0,1) weights, normalisation Π c_σ/n_l) needs a positively homogeneous "
+                f"activation, got {self.activation!r}; use parameterization='ntk'"
+            )
         if self.parameterization == "seed" and (self.sigma_w != 1.0 or self.sigma_b is not None):
             raise ValueError(
                 "the seed parameterisation has N(0,1) weights and no bias: sigma_w must be 1 and sigma_b None, "

@@ -492,7 +492,10 @@ class _ArchitectureSpec:
             widths[wide - 1] = max(widths[wide - 1], math.ceil(self.wide_factor * n))
             if self.shape == "pyramidal":
                 widths[: wide - 1] = [max(w, widths[wide - 1]) for w in widths[: wide - 1]]
-        return Architecture(d=d, widths=tuple(widths), activation=draw(self.activation)), wide
+        activation = draw(self.activation)
+        # the seed paper's N(0,1) parameterisation is defined for positively homogeneous activations only
+        parameterization = "seed" if ACTIVATIONS[activation].homogeneous else "ntk"
+        return Architecture(d=d, widths=tuple(widths), activation=activation, parameterization=parameterization), wide
 
 
 def _architectures(d, n, spec_args) -> SearchStrategy[Architecture]:

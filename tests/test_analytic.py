@@ -185,7 +185,10 @@ def test_invariances(X, depth, seed, c):
     rotated = analytic.limiting_ntk(X @ orthogonal(d, seed), depth).numpy()
     assert np.all(np.abs(rotated - K) <= tol)
     perm = np.random.default_rng(seed).permutation(n)
-    assert np.array_equal(analytic.limiting_ntk(X[perm], depth).numpy(), K[np.ix_(perm, perm)])
+    # not bit-exact: BLAS may sum a row's dot products in another order once the row sits elsewhere
+    assert np.all(
+        np.abs(analytic.limiting_ntk(X[perm], depth).numpy() - K[np.ix_(perm, perm)]) <= tol[np.ix_(perm, perm)]
+    )
     scaled = analytic.limiting_ntk(c * X, depth).numpy()
     assert np.all(np.abs(scaled - c * c * K) <= c * c * tol)
 

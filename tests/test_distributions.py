@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+
+from ntkverify.analytic import limiting_ntk
+from ntkverify.device import unit_roundoff
 from ntkverify.strategies.distributions import (
     ADVERSARIAL,
     DISTRIBUTIONS,
@@ -27,9 +30,6 @@ from ntkverify.strategies.distributions import (
     ZeroRow,
     get_distribution,
 )
-
-from ntkverify.analytic import limiting_ntk
-from ntkverify.device import unit_roundoff
 
 U = unit_roundoff()
 LAWS = list(DISTRIBUTIONS.values())

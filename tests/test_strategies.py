@@ -15,6 +15,7 @@ import torch
 from hypothesis import HealthCheck, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
 from ntkverify.strategies import (
     ADVERSARIAL,
     DISTRIBUTIONS,
