@@ -13,16 +13,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
 
 from ntkverify import bounds
-from ntkverify.properties.cases import KernelCase, _degenerate, kernel_cases
+from ntkverify.properties.cases import KernelCase, NetworkCase, _degenerate, kernel_cases, network_cases
 from ntkverify.properties.core import Kind, Property, Verdict, register
-from ntkverify.strategies import Case, cases, get_distribution
+from ntkverify.strategies import get_distribution
 
 PROB_DELTA = 0.05  # the δ each PROB bound is evaluated at; its claim is P(violation) ≤ δ per trial
 PROB_TRIALS = 40
@@ -85,47 +84,14 @@ def _limiting_check(bound: bounds.Bound):
     return check
 
 
-@dataclass(frozen=True, eq=False)
-class NetworkDraw:
-    """A case (data and architecture) and the seed of the network's N(0,1) weights."""
-
-    case: Case
-    weight_seed: int
-
-    @property
-    def X(self) -> torch.Tensor:
-        return self.case.X
-
-    @property
-    def n(self) -> int:
-        return self.case.n
-
-    @property
-    def d(self) -> int:
-        return self.case.d
-
-    def weights(self) -> list[torch.Tensor]:
-        """W_1..W_L (W_l of shape n_{l−1} × n_l), i.i.d. N(0,1) from ``weight_seed`` (NMM21 eq. (4))."""
-        gen = torch.Generator().manual_seed(self.weight_seed)
-        sizes = self.case.architecture.layer_sizes
-        return [torch.randn(a, b, generator=gen, dtype=torch.float64) for a, b in zip(sizes[:-1], sizes[1:])]
-
-    def with_data(self, X: torch.Tensor) -> NetworkDraw:
-        c = self.case
-        return NetworkDraw(Case(X, None, None, c.architecture, c.wide_layer), self.weight_seed)
-
-    def __repr__(self) -> str:
-        return f"{self.case!r}, weight_seed={self.weight_seed}"
-
-
-def network_draws(subject=None, **kw):
-    """Bias-free ReLU networks in the seed parameterisation with data (widths ≤ 64, depth ≤ 4)."""
-    return st.builds(NetworkDraw, cases(activation="relu", device="cpu", **kw), st.integers(0, 2**16))
+def _relu_networks(subject=None):
+    """Bias-free ReLU networks in the seed parameterisation (the model of spec §2) with data."""
+    return network_cases(subject, activation="relu")
 
 
 def _empirical_check(bound: bounds.Bound):
-    def check(subject, draw: NetworkDraw) -> Verdict:
-        bcase = bounds.EmpiricalCase(draw.X, draw.weights())
+    def check(subject, nc: NetworkCase) -> Verdict:
+        bcase = bounds.EmpiricalCase(nc.X, nc.weights())
         reason = bound.out_of_scope(bcase)
         if reason is not None:
             return _vacuous(reason)
@@ -172,7 +138,7 @@ def _property_of(bound: bounds.Bound) -> Property:
             **common,
         )
     if bound.name.startswith("emp_"):
-        return Property(kernels=("empirical-ntk",), check=_empirical_check(bound), strategy=network_draws, **common)
+        return Property(kernels=("empirical-ntk",), check=_empirical_check(bound), strategy=_relu_networks, **common)
     return Property(
         kernels=("limiting-ntk-bounds",), check=_limiting_check(bound), strategy=_limiting_strategy(bound), **common
     )

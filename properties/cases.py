@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
-from ntkverify.strategies import Dataset, datasets
+from ntkverify.strategies import Case, Dataset, cases, datasets
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,3 +53,42 @@ def _degenerate(case: KernelCase, kind: str) -> KernelCase:
 def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
     """Cases with an exact degeneracy appended (spec A9): a row 2·x_1 (positively parallel to x_1) or a zero row."""
     return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
+
+
+class NetworkCase:
+    """A case (data and architecture, :class:`ntkverify.strategies.Case`) with the seed of the network's weights;
+    the network is rebuilt on demand by ``Architecture.build`` (the one description of the network)."""
+
+    def __init__(self, case: Case, weight_seed: int):
+        self.case, self.weight_seed = case, weight_seed
+
+    @property
+    def X(self) -> torch.Tensor:
+        return self.case.X
+
+    @property
+    def n(self) -> int:
+        return self.case.n
+
+    @property
+    def d(self) -> int:
+        return self.case.d
+
+    def model(self):
+        return self.case.architecture.build(torch.Generator().manual_seed(self.weight_seed), device="cpu")
+
+    def weights(self) -> list[torch.Tensor]:
+        """W_1..W_L, W_l of shape n_{l−1} × n_l (spec §2)."""
+        return [W.detach() for W in self.model().weights]
+
+    def with_data(self, X: torch.Tensor) -> NetworkCase:
+        c = self.case
+        return NetworkCase(Case(X, None, None, c.architecture, c.wide_layer), self.weight_seed)
+
+    def __repr__(self) -> str:
+        return f"{self.case!r}, weight_seed={self.weight_seed}"
+
+
+def network_cases(subject=None, **kw) -> st.SearchStrategy[NetworkCase]:
+    """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU."""
+    return st.builds(NetworkCase, cases(device="cpu", **kw), st.integers(0, 2**16))
