@@ -226,7 +226,9 @@ for prop in (
         kind=Kind.DET,
         kernels=KERNELS,
         strategy=degenerate_cases,
-        applies=_has_reference,
+        # A9 is a statement about bias-free kernels (rows scale with ‖x‖, so x and 2x give proportional rows);
+        # with σ_b > 0 a parallel pair has a positive-definite 2×2 block (Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²) and λ_min > 0.
+        applies=_homogeneous,
         tolerance_rule="certified λ_min error: 10·N·u·‖K‖₂ + N·entry budget",
     ),
 ):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import Verbosity, given
+from hypothesis import Phase, Verbosity, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 
@@ -157,7 +157,10 @@ def _run_search(prop: Property, subject, result: PropertyResult, settings: Setti
             raise _Violation(case, verdict)
 
     test = given(strategy)(check)
-    test = Settings(base, report_multiple_bugs=False, verbosity=Verbosity.quiet if quiet else base.verbosity)(test)
+    # the explain phase only annotates the shrunk example (2–3 s per failure); the report does not use it
+    phases = [p for p in base.phases if p is not Phase.explain]
+    verbosity = Verbosity.quiet if quiet else base.verbosity
+    test = Settings(base, report_multiple_bugs=False, verbosity=verbosity, phases=phases)(test)
     if base.derandomize:
         test = hypothesis_seed(stable_seed(*_names(prop, subject)) % 2**32)(test)
     try:

@@ -33,6 +33,10 @@ class KernelError(Exception):
     """The kernel under test raised, or returned something other than a finite n × n real matrix."""
 
 
+class KernelShapeError(KernelError):
+    """The kernel returned something that is not an n × n real matrix (wrong type, shape or dtype)."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """What a kernel function claims to compute (module docstring)."""
@@ -126,14 +130,14 @@ class Claim:
 def _as_matrix(out, n: int, name: str) -> torch.Tensor:
     if isinstance(out, np.ndarray):
         if not (np.issubdtype(out.dtype, np.floating) or np.issubdtype(out.dtype, np.integer)):
-            raise KernelError(f"{name} returned a numpy array of dtype {out.dtype}, expected real floats")
+            raise KernelShapeError(f"{name} returned a numpy array of dtype {out.dtype}, expected real floats")
         out = torch.from_numpy(np.ascontiguousarray(out))
     if not isinstance(out, torch.Tensor):
-        raise KernelError(f"{name} returned {type(out).__name__}, expected a torch.Tensor or numpy.ndarray")
+        raise KernelShapeError(f"{name} returned {type(out).__name__}, expected a torch.Tensor or numpy.ndarray")
     if out.is_complex():
-        raise KernelError(f"{name} returned a complex matrix")
+        raise KernelShapeError(f"{name} returned a complex matrix")
     if tuple(out.shape) != (n, n):
-        raise KernelError(f"{name} returned shape {tuple(out.shape)}, expected ({n}, {n})")
+        raise KernelShapeError(f"{name} returned shape {tuple(out.shape)}, expected ({n}, {n})")
     out = out.detach().to(device="cpu", dtype=torch.float64)
     if not bool(torch.isfinite(out).all()):
         bad = (~torch.isfinite(out)).nonzero()[0].tolist()

@@ -1,0 +1,503 @@
+"""Planted bugs: NTK implementations with one known mistake each, declared as data.
+
+The quality tier (in the spirit of Hypothesis' own quality tests) asserts that ``ntkverify.verify`` catches
+every bug below under the ``ci`` profile and shrinks it to a small counterexample. Each buggy kernel is a
+small self-contained function of ``X`` (an n × d float64 torch tensor), written the way a user would write
+the textbook recursion (spec §4.1–4.3: arc-cosine closed forms of Cho & Saul 2009 with ``arccos`` of
+correlations; Du et al. 2019's H∞), and is correct except for the one planted mistake — in particular every
+kernel but ``zero_row_nan`` guards zero rows, so no bug is caught "by accident" through another one. They are
+module-level functions so that the command line can load them::
+
+    ntkverify check tests/quality/planted.py:sin_sign_error --claim relu-ntk --depth 2
+
+:data:`PLANTED` lists the bugs with the claim each one pretends to satisfy, the property expected to catch
+it and the largest counterexample size the shrinker may leave; :data:`CORRECT` lists correct kernels for the
+same claims (the project's analytic engine and an independent textbook implementation below), which must
+give zero violations over the same runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ntkverify import analytic
+
+TILE = 8  # block size of the tiled kernel below: its bug shows only for n > TILE
+WIDTH = 256  # hidden width of the finite-width kernel passed off as the limit
+SIGMA_B = 0.5  # bias standard deviation of the standard-parameterisation claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a kernel pretends to compute, in the arguments of ``ntkverify.verify`` / ``ntkverify check``."""
+
+    name: str
+    depth: int | None = None
+    sigma_w: float | None = None
+    sigma_b: float | None = None
+
+    def kwargs(self) -> dict:
+        return {"depth": self.depth, "sigma_w": self.sigma_w, "sigma_b": self.sigma_b}
+
+    def cli_args(self) -> str:
+        args = [f"--claim {self.name}"]
+        for flag, value in (("--depth", self.depth), ("--sigma-w", self.sigma_w), ("--sigma-b", self.sigma_b)):
+            if value is not None:
+                args.append(f"{flag} {value:g}")
+        return " ".join(args)
+
+    def __str__(self) -> str:
+        return self.cli_args().replace("--claim ", "")
+
+
+SEED_NTK_2 = Claim("relu-ntk", 2)
+SEED_NTK_3 = Claim("relu-ntk", 3)
+H_INFINITY = Claim("two-layer-h")
+STANDARD_NTK_2 = Claim("relu-ntk", 2, sigma_w=1.0, sigma_b=SIGMA_B)
+
+
+@dataclass(frozen=True)
+class PlantedBug:
+    """One planted bug.
+
+    ``caught_by``: the property whose statement the bug violates, which must report it (others may too);
+    ``None`` for a bug that only makes the output non-finite on some data, which fails whichever property
+    draws such data first. ``max_size``: (n, d) that some shrunk counterexample must fit in — the smallest
+    size at which the bug shows where the shrinker reaches it, else the tier's bound (4, 4); only the tiling
+    bug needs more. ``min_size``: (n, d) below which the function equals the correct kernel, so every
+    counterexample must have n ≥ min_n and d ≥ min_d (anything smaller would be a false positive).
+    """
+
+    name: str
+    description: str
+    kernel: Callable
+    claim: Claim
+    caught_by: str | None
+    max_size: tuple[int, int]
+    min_size: tuple[int, int] = (1, 1)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the correct textbook implementation (control)
+
+
+def textbook_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigma_b: float | None = None):
+    """The limiting ReLU NTK by the textbook recursion (spec §4.1–4.2), with ``arccos`` of clamped correlations.
+
+    Seed normalisation (NMM21 eq. (4)) when σ_w and σ_b are None: Σ⁽¹⁾ = XXᵀ, Σ⁽ˡ⁾ = 2E[σσ], Ġ = 2E[σ'σ'].
+    Otherwise the standard parameterisation (JGH18; same σ_w, σ_b in every layer): Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²,
+    Σ⁽ˡ⁾ = σ_w²E[σσ] + σ_b², Ġ = σ_w²E[σ'σ']. With θ = arccos ρ, E[σσ] = √(Σ_iiΣ_jj)(sin θ + (π − θ)cos θ)/(2π)
+    and E[σ'σ'] = (π − θ)/(2π) (Cho & Saul 2009); a zero-variance row gives zero rows (σ'(0) = 0).
+    """
+    seed = sigma_w is None and sigma_b is None
+    w2 = 2.0 if seed else (1.0 if sigma_w is None else sigma_w) ** 2
+    b2 = 0.0 if seed else (sigma_b or 0.0) ** 2
+    S = X @ X.T if seed else w2 * (X @ X.T) / X.shape[1] + b2
+    K = S
+    for _ in range(depth - 1):
+        norms = torch.sqrt(S.diagonal())
+        safe = torch.where(norms > 0, norms, 1.0)
+        theta = torch.arccos((S / torch.outer(safe, safe)).clamp(-1.0, 1.0))
+        live = torch.outer(norms > 0, norms > 0)
+        Sdot = w2 * live * (math.pi - theta) / (2 * math.pi)
+        S = w2 * torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / (2 * math.pi)
+        S = S + b2
+        K = K * Sdot + S
+    return K
+
+
+def textbook_h_infinity(X: torch.Tensor) -> torch.Tensor:
+    """H∞_ij = x_iᵀx_j (π − θ_ij)/(2π) (Du et al. 2019 §3; spec §4.3), θ = arccos of the clamped correlation."""
+    norms = torch.linalg.vector_norm(X, dim=1)
+    safe = torch.where(norms > 0, norms, 1.0)
+    G = X @ X.T
+    theta = torch.arccos((G / torch.outer(safe, safe)).clamp(-1.0, 1.0))
+    return G * (math.pi - theta) / (2 * math.pi)
+
+
+@dataclass(frozen=True)
+class CorrectKernel:
+    name: str
+    kernel: Callable
+    claim: Claim
+
+
+def _reference(claim: Claim) -> Callable:
+    """The project's analytic engine wrapped for one claim."""
+    if claim.name == "two-layer-h":
+        return analytic.h_infinity
+    if claim.sigma_w is None and claim.sigma_b is None:
+        return lambda X: analytic.limiting_ntk(X, claim.depth)
+    return lambda X: analytic.standard_ntk(X, claim.depth, sigma_w=claim.sigma_w, sigma_b=claim.sigma_b)
+
+
+def textbook_for(claim: Claim) -> Callable:
+    """The textbook implementation above wrapped for one claim."""
+    if claim.name == "two-layer-h":
+        return textbook_h_infinity
+    return lambda X: textbook_ntk(X, claim.depth, claim.sigma_w, claim.sigma_b)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the planted bugs (numpy unless the bug is about torch)
+
+
+def h_infinity_dropped_two_pi(X):
+    """H∞ without the 1/(2π): x_iᵀx_j (π − θ_ij)."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    G = X @ X.T
+    return G * (np.pi - np.arccos(np.clip(G / np.outer(safe, safe), -1, 1)))
+
+
+def h_infinity_assumes_unit_norm(X):
+    """DZPS19's unit-norm formula x_iᵀx_j (π − arccos(x_iᵀx_j))/(2π) applied to data of any norm."""
+    G = X.numpy() @ X.numpy().T
+    return G * (np.pi - np.arccos(np.clip(G, -1, 1))) / (2 * np.pi)
+
+
+def unclamped_arccos(X):
+    """arccos of unit-row correlations without clamping: ρ_ii (or a duplicate pair's ρ) may round above 1."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    U = X / np.where(norms > 0, norms, 1.0)[:, None]
+    theta = np.arccos(U @ U.T)  # bug: no np.clip(·, -1, 1)
+    live = np.outer(norms > 0, norms > 0)
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * live * (np.pi - theta) / np.pi + G
+
+
+def unclamped_arccos_off_diagonal(X):
+    """As :func:`unclamped_arccos`, but with the diagonal set exactly (ρ_ii = 1), as careful code does: now only
+    a duplicate or nearly parallel pair whose unit-row correlation rounds above 1 gives NaN."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    U = X / np.where(norms > 0, norms, 1.0)[:, None]
+    rho = U @ U.T
+    np.fill_diagonal(rho, 1.0)
+    theta = np.arccos(rho)  # bug: no np.clip(·, -1, 1)
+    live = np.outer(norms > 0, norms > 0)
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * live * (np.pi - theta) / np.pi + G
+
+
+def zero_row_nan(X):
+    """Correlations divide by the row norms without a guard: a zero row gives 0/0 = NaN."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = np.arccos(np.clip((X @ X.T) / np.outer(norms, norms), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * (np.pi - theta) / np.pi + G
+
+
+def sin_sign_error(X):
+    """The arc-cosine kernel with −sin θ instead of +sin θ in G⁽²⁾."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    G = np.outer(norms, norms) * (-np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def gdot_pi_plus_theta(X):
+    """Ġ⁽²⁾ = (π + θ)/π instead of (π − θ)/π."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi + theta) / np.pi + G
+
+
+def asymmetric_term(X):
+    """G⁽²⁾ scaled by ‖x_i‖² instead of ‖x_i‖‖x_j‖ (a broadcasting slip: ``norms[:, None] ** 2``)."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    G = norms[:, None] ** 2 * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def nngp_for_ntk(X):
+    """Returns the NNGP G⁽²⁾ (the output covariance) where the NTK K⁽²⁾ = XXᵀ ∘ Ġ⁽²⁾ + G⁽²⁾ is claimed."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    return np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+
+
+def relu_on_input(X):
+    """Applies the ReLU to the inputs before the first layer (f₀ = σ(x) instead of x)."""
+    X = np.maximum(X.numpy(), 0.0)
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def rows_sorted(X):
+    """Sorts the rows by norm (to batch similar points) and returns K of the sorted data, unpermuted."""
+    X = X.numpy()
+    X = X[np.argsort(np.linalg.norm(X, axis=1), kind="stable")]
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(safe, safe), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def tiled_not_mirrored(X):
+    """Computes the upper-triangular TILE × TILE blocks only and forgets to mirror them: for n > TILE the
+    blocks below the diagonal stay zero."""
+    X = X.numpy()
+    n = X.shape[0]
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    K = np.zeros((n, n))
+    for i in range(0, n, TILE):
+        for j in range(i, n, TILE):
+            I, J = slice(i, i + TILE), slice(j, j + TILE)
+            theta = np.arccos(np.clip((X[I] @ X[J].T) / np.outer(safe[I], safe[J]), -1, 1))
+            outer = np.outer(norms[I], norms[J])
+            G = outer * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+            K[I, J] = (X[I] @ X[J].T) * np.outer(norms[I] > 0, norms[J] > 0) * (np.pi - theta) / np.pi + G
+    return K  # bug: K[J, I] = K[I, J].T missing
+
+
+def matmul_for_hadamard(X):
+    """Depth-3 recursion with K⁽ˡ⁻¹⁾ @ Ġ⁽ˡ⁾ (a matrix product) where the Hadamard product K⁽ˡ⁻¹⁾ ∘ Ġ⁽ˡ⁾ belongs."""
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(2):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(G / np.outer(safe, safe), -1, 1))
+        Gdot = np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi
+        G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+        K = K @ Gdot + G
+    return K
+
+
+def off_by_one_depth(X):
+    """Loops ``range(depth)`` instead of ``range(depth - 1)``: computes K⁽⁴⁾ for the claimed K⁽³⁾."""
+    depth = 3
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(depth):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(G / np.outer(safe, safe), -1, 1))
+        Gdot = np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi
+        G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+        K = K * Gdot + G
+    return K
+
+
+def float32_inside(X):
+    """The textbook recursion evaluated in float32 (e.g. a model's default dtype) and cast back to float64."""
+    return textbook_ntk(X.to(torch.float32), 2).to(torch.float64)
+
+
+def _standard_ntk_2(X, first_scale, hidden_bias):
+    """Two-layer standard-parameterisation NTK (σ_w = 1): Σ⁽¹⁾ = XXᵀ·first_scale + σ_b², Σ⁽²⁾ = E[σσ] + hidden_bias,
+    Θ = Σ⁽²⁾ + E[σ'σ']∘Σ⁽¹⁾. The planted bugs below pass a wrong ``first_scale`` or ``hidden_bias``."""
+    S = (X @ X.T) * first_scale + SIGMA_B**2
+    norms = torch.sqrt(S.diagonal())
+    theta = torch.arccos((S / torch.outer(norms, norms)).clamp(-1, 1))  # σ_b > 0: no zero variance
+    E_relu = torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / (2 * math.pi)
+    return E_relu + hidden_bias + S * (math.pi - theta) / (2 * math.pi)
+
+
+def wrong_fan_in(X):
+    """Standard parameterisation dividing XXᵀ by the number of points n (``len(X)``) instead of the fan-in d."""
+    return _standard_ntk_2(X, 1 / len(X), SIGMA_B**2)
+
+
+def missing_bias(X):
+    """Standard parameterisation with σ_b² added at the input layer only, not in the readout layer."""
+    return _standard_ntk_2(X, 1 / X.shape[1], 0.0)
+
+
+def finite_width_for_limit(X):
+    """An empirical NTK of one random width-256 two-layer net (fixed seed) passed off as the limiting kernel:
+    (2/m)[(XXᵀ) ∘ (Σ₁W₂)(Σ₁W₂)ᵀ + F₁F₁ᵀ] (NMM21 eqs. (3)–(4); spec §2)."""
+    rng = np.random.default_rng(0)
+    X = X.numpy()
+    W1, W2 = rng.standard_normal((X.shape[1], WIDTH)), rng.standard_normal(WIDTH)
+    pre = X @ W1
+    F1, B1 = np.maximum(pre, 0.0), (pre > 0) * W2
+    return 2 / WIDTH * ((X @ X.T) * (B1 @ B1.T) + F1 @ F1.T)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# registries
+
+PLANTED: tuple[PlantedBug, ...] = (
+    # name, description, kernel, claim, the property that must catch it, size bounds (PlantedBug)
+    PlantedBug(
+        "h_infinity_dropped_two_pi",
+        "H∞ without its 1/(2π)",
+        h_infinity_dropped_two_pi,
+        H_INFINITY,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "h_infinity_assumes_unit_norm",
+        "DZPS19's unit-norm formula arccos(x_iᵀx_j) used on data of any norm",
+        h_infinity_assumes_unit_norm,
+        H_INFINITY,
+        "reference-agreement",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "unclamped_arccos",
+        "arccos of unit-row correlations without clamping: NaN when ρ_ii rounds above 1",
+        unclamped_arccos,
+        SEED_NTK_2,
+        None,
+        max_size=(4, 4),
+        min_size=(1, 2),
+    ),
+    PlantedBug(
+        "unclamped_arccos_off_diagonal",
+        "as unclamped_arccos with an exact diagonal: NaN only for a duplicate or nearly parallel pair",
+        unclamped_arccos_off_diagonal,
+        SEED_NTK_2,
+        None,
+        max_size=(4, 4),
+        min_size=(2, 2),
+    ),
+    PlantedBug(
+        "zero_row_nan",
+        "division by the row norms without a guard: NaN for a zero row",
+        zero_row_nan,
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "sin_sign_error",
+        "−sin θ instead of +sin θ in G⁽²⁾",
+        sin_sign_error,
+        SEED_NTK_2,
+        "reference-agreement",
+        max_size=(2, 2),
+        min_size=(2, 2),
+    ),
+    PlantedBug(
+        "gdot_pi_plus_theta",
+        "Ġ = (π + θ)/π instead of (π − θ)/π",
+        gdot_pi_plus_theta,
+        SEED_NTK_2,
+        "reference-agreement",
+        max_size=(2, 1),
+        min_size=(2, 1),
+    ),
+    PlantedBug(
+        "asymmetric_term",
+        "‖x_i‖² where ‖x_i‖‖x_j‖ belongs: K is not symmetric",
+        asymmetric_term,
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(2, 1),
+        min_size=(2, 1),
+    ),
+    PlantedBug(
+        "nngp_for_ntk",
+        "returns the NNGP G⁽²⁾ for the NTK K⁽²⁾",
+        nngp_for_ntk,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "relu_on_input", "ReLU applied to the inputs", relu_on_input, SEED_NTK_2, "diagonal-identity", max_size=(1, 1)
+    ),
+    PlantedBug(
+        "rows_sorted",
+        "rows sorted by norm and K returned in the sorted order",
+        rows_sorted,
+        SEED_NTK_2,
+        "permutation-equivariance",
+        max_size=(4, 4),
+        min_size=(2, 1),
+    ),
+    PlantedBug(
+        "tiled_not_mirrored",
+        f"upper-triangular {TILE}×{TILE} tiles not mirrored: wrong only for n > {TILE}",
+        tiled_not_mirrored,
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(TILE + 1, 1),
+        min_size=(TILE + 1, 1),
+    ),
+    PlantedBug(
+        "matmul_for_hadamard",
+        "K @ Ġ (matrix product) instead of K ∘ Ġ (Hadamard product)",
+        matmul_for_hadamard,
+        SEED_NTK_3,
+        "reference-agreement",
+        max_size=(2, 1),
+        min_size=(2, 1),
+    ),
+    PlantedBug(
+        "off_by_one_depth",
+        "one layer too many: K⁽⁴⁾ for the claimed K⁽³⁾",
+        off_by_one_depth,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "float32_inside",
+        "the recursion evaluated in float32",
+        float32_inside,
+        SEED_NTK_2,
+        "reference-agreement",
+        max_size=(4, 4),
+    ),
+    PlantedBug(
+        "wrong_fan_in",
+        "standard parameterisation dividing XXᵀ by n instead of the fan-in d",
+        wrong_fan_in,
+        STANDARD_NTK_2,
+        "diagonal-identity",
+        max_size=(2, 2),
+    ),
+    PlantedBug(
+        "missing_bias",
+        "standard parameterisation without σ_b² in the readout layer",
+        missing_bias,
+        STANDARD_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "finite_width_for_limit",
+        f"an empirical NTK of width {WIDTH} passed off as the limiting NTK",
+        finite_width_for_limit,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+)
+
+CLAIMS: tuple[Claim, ...] = tuple(dict.fromkeys(bug.claim for bug in PLANTED))
+
+CORRECT: tuple[CorrectKernel, ...] = tuple(
+    CorrectKernel(f"{source}[{claim}]", make(claim), claim)
+    for claim in CLAIMS
+    for source, make in (("analytic", _reference), ("textbook", textbook_for))
+)
