@@ -58,19 +58,21 @@ def _symmetry(subject, case):
     return agreement(K, K.T, entry_budget(subject, case, K), "K = Kᵀ")
 
 
-@_guard
-def _psd(subject, case):
+def _lambda_min(subject, case, side: str, notes: str) -> Verdict:
+    """λ_min(K) against 0 with its certified error (eigvalsh backward error + N·entry budget, spec §11.1–11.2):
+    ``side="lower"`` checks λ_min ≥ 0 (PSD), ``"upper"`` checks λ_min ≤ 0 (an exact zero eigenvalue)."""
     K = subject(case.X, case.depth)
     budget = entry_budget(subject, case, K)
     lam = spectra.lambda_min((K + K.T) / 2, entry_error=float(budget.max()))
+    scale = max(float(K.diagonal().abs().max()), lam.error, 1e-300)
     return Verdict.inequality(
-        lam.value,
-        0.0,
-        lam.error,
-        side="lower",
-        scale=max(float(K.diagonal().abs().max()), lam.error, 1e-300),
-        notes=f"λ_min certified ± {lam.error:.2e} (eigvalsh backward error + N·entry budget)",
+        lam.value, 0.0, lam.error, side=side, scale=scale, notes=f"{notes}; λ_min certified ± {lam.error:.2e}"
     )
+
+
+@_guard
+def _psd(subject, case):
+    return _lambda_min(subject, case, "lower", "λ_min ≥ 0")
 
 
 @_guard
@@ -134,16 +136,7 @@ def _scaling(subject, case):
 
 @_guard
 def _degenerate_zero(subject, case):
-    K = subject(case.X, case.depth)
-    budget = entry_budget(subject, case, K)
-    lam = spectra.lambda_min((K + K.T) / 2, entry_error=float(budget.max()))
-    return Verdict.inequality(
-        lam.value,
-        0.0,
-        lam.error,
-        scale=max(float(K.diagonal().abs().max()), 1e-300),
-        notes="λ_min = 0 for data with a positively parallel pair or a zero row (spec A9)",
-    )
+    return _lambda_min(subject, case, "upper", "λ_min = 0 for data with a positively parallel pair or a zero row (A9)")
 
 
 def _has_reference(subject):

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ntkverify import analytic
+from ntkverify.properties import subjects
 
 TILE = 8  # block size of the tiled kernel below: its bug shows only for n > TILE
 WIDTH = 256  # hidden width of the finite-width kernel passed off as the limit
@@ -33,13 +34,8 @@ SIGMA_B = 0.5  # bias standard deviation of the standard-parameterisation claims
 
 
 @dataclass(frozen=True)
-class Claim:
-    """What a kernel pretends to compute, in the arguments of ``ntkverify.verify`` / ``ntkverify check``."""
-
-    name: str
-    depth: int | None = None
-    sigma_w: float | None = None
-    sigma_b: float | None = None
+class Claim(subjects.Claim):
+    """What a kernel pretends to compute, rendered as the arguments of ``ntkverify.verify`` / ``ntkverify check``."""
 
     def kwargs(self) -> dict:
         return {"depth": self.depth, "sigma_w": self.sigma_w, "sigma_b": self.sigma_b}

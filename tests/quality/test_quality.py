@@ -18,7 +18,6 @@ from hypothesis import Phase, settings
 
 import ntkverify
 from ntkverify.profiles import register_profiles
-from ntkverify.properties.subjects import Claim as VerifiedClaim
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import load_callable
 from tests.quality.planted import CLAIMS, CORRECT, PLANTED, TILE, textbook_for
@@ -76,7 +75,7 @@ def test_planted_bug_is_caught_and_shrunk(bug, record_property):
 
     # Each counterexample is the bug's, not the suite's: a correct kernel passes the same check on the same case.
     c = bug.claim
-    control = Subject("textbook", textbook_for(c), VerifiedClaim(c.name, c.depth, c.sigma_w, c.sigma_b))
+    control = Subject("textbook", textbook_for(c), c)
     for f in failures:
         verdict = f.property.check(control, f.counterexample.case)
         assert verdict.holds, f"{bug.name}: {f.property.name} also fails on a correct kernel: {verdict.notes}"
