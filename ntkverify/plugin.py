@@ -2,16 +2,68 @@
 
 Loading the plugin registers the Hypothesis profiles and loads the one chosen by the environment
 (:mod:`ntkverify.profiles`); Hypothesis' own ``--hypothesis-profile`` option, applied later, still wins.
+
+It also adds:
+
+* ``--ntk-device cpu|cuda`` — the device policy of the run (sets ``NTKVERIFY_DEVICE``, see
+  :mod:`ntkverify.device`);
+* ``--ntk-report-dir DIR`` — a failing property writes a counterexample report there
+  (:mod:`ntkverify.reports.counterexample`), through the ``ntk_record`` fixture;
+* ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b`` —
+  the suite also runs every property that applies to that kernel's claim, as extra items
+  (``test_user_kernel[...]``), exactly as ``ntkverify check`` would;
+* the markers ``gpu`` (skipped cleanly without CUDA), ``slow`` and ``nightly``, so that
+  ``pytest --pyargs ntkverify.properties`` works outside the repository;
+* the fixture ``ntk_record(result)``: records a :class:`~ntkverify.properties.runner.PropertyResult` as JUnit
+  properties (kind, examples, failures, tightest margin — CI dashboards chart them) and writes its report;
+* a terminal summary: per property, examples run, failures and the tightest margin found (collected from the
+  JUnit properties of each test report, so it also works under pytest-xdist).
 """
 
 from __future__ import annotations
 
+import math
+import os
+
 import pytest
 
-from ntkverify.device import cuda_available
+from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
+from ntkverify.device import cuda_available, resolve_device
 from ntkverify.profiles import load_profile
+from ntkverify.properties.subjects import CLAIMS
 
 load_profile()
+
+MARKERS = {
+    "gpu": "needs a CUDA device; skipped cleanly without one",
+    "slow": "longer-running test, excluded from the default run with -m 'not slow'",
+    "nightly": "only in the nightly job",
+}
+_PREFIX = "ntk_"  # JUnit property names written by ntk_record
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ntkverify", "NTK property-based verification")
+    group.addoption("--ntk-device", choices=("cpu", "cuda"), default=None, help="device policy (NTKVERIFY_DEVICE)")
+    group.addoption("--ntk-report-dir", default=None, help="write counterexample reports of failing properties here")
+    group.addoption("--ntk-kernel", default=None, metavar="MODULE:CALLABLE", help="also verify this kernel function")
+    group.addoption("--ntk-claim", choices=CLAIMS, default="relu-ntk", help="what --ntk-kernel computes")
+    group.addoption("--ntk-depth", type=int, default=None, help="number of weight matrices L of --ntk-kernel")
+    group.addoption("--ntk-sigma-w", type=float, default=None, help="standard parameterisation weight std")
+    group.addoption("--ntk-sigma-b", type=float, default=None, help="standard parameterisation bias std")
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    device = config.getoption("ntk_device", None)
+    if device is not None:
+        try:
+            resolve_device(device)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--ntk-device: {exc}") from None
+        os.environ[DEVICE_ENV_VAR] = device
+    config.pluginmanager.register(_Summary(), "ntkverify-summary")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,3 +74,117 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The user's kernel as extra items
+
+
+def user_subject(config):
+    """The :class:`~ntkverify.properties.subjects.Subject` of ``--ntk-kernel`` (None without it); a kernel that
+    cannot be checked at all is a usage error of the pytest run."""
+    spec = config.getoption("ntk_kernel", None)
+    if not spec:
+        return None
+    from ntkverify.properties.verify import UsageError, load_callable, make_subject
+
+    try:
+        return make_subject(
+            load_callable(spec),
+            config.getoption("ntk_claim"),
+            depth=config.getoption("ntk_depth"),
+            sigma_w=config.getoption("ntk_sigma_w"),
+            sigma_b=config.getoption("ntk_sigma_b"),
+            origin=spec,
+        )
+    except UsageError as exc:
+        raise pytest.UsageError(f"--ntk-kernel {spec}: {exc}") from None
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise ``ntk_user_property`` over the properties that apply to ``--ntk-kernel`` (as in ``verify``)."""
+    if "ntk_user_property" not in metafunc.fixturenames:
+        return
+    from ntkverify.properties.core import all_properties
+    from ntkverify.properties.verify import USER_KERNEL
+
+    subject = user_subject(metafunc.config)
+    if subject is None:
+        params = [pytest.param(None, None, id="no-ntk-kernel", marks=pytest.mark.skip(reason="no --ntk-kernel"))]
+    else:
+        params = [
+            pytest.param(p, subject, id=f"{p.name}[{subject.name}]")
+            for p in all_properties()
+            if USER_KERNEL in p.kernels and p.applies(subject)
+        ]
+    metafunc.parametrize("ntk_user_property,ntk_user_subject", params)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recording results
+
+
+def _number(value: float) -> float | str:
+    return value if math.isfinite(value) else str(value)
+
+
+@pytest.fixture
+def ntk_record(request, record_property):
+    """``ntk_record(result)``: JUnit properties of a property run and, when it failed and ``--ntk-report-dir``
+    is given, its counterexample report (path returned, also recorded as ``ntk_report``)."""
+    report_dir = request.config.getoption("ntk_report_dir", None)
+
+    def record(result):
+        from ntkverify.reports.summary import margin_stats
+
+        record_property(f"{_PREFIX}label", result.label)
+        record_property(f"{_PREFIX}kind", result.property.kind.value)
+        record_property(f"{_PREFIX}status", result.status)
+        record_property(f"{_PREFIX}examples", result.examples)
+        record_property(f"{_PREFIX}failures", result.failures)
+        record_property(f"{_PREFIX}tightest_margin", _number(result.tightest_margin))
+        stats = margin_stats(result.margins)
+        if stats["count"]:
+            record_property(f"{_PREFIX}margin_p05", stats["p05"])
+            record_property(f"{_PREFIX}margin_median", stats["median"])
+        if report_dir and result.counterexample is not None:
+            from ntkverify.reports.counterexample import write_result_report
+
+            written = write_result_report(result, report_dir, found_by=f"pytest {request.node.nodeid}")
+            record_property(f"{_PREFIX}report", str(written.path))
+            return written.path
+        return None
+
+    return record
+
+
+class _Summary:
+    """Collects the ``ntk_*`` JUnit properties of every test report and prints one table at the end."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        props = {k[len(_PREFIX) :]: v for k, v in report.user_properties if k.startswith(_PREFIX)}
+        if "examples" in props:
+            self.rows.append(props)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.rows:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "ntkverify properties")
+        width = max(len(str(r["label"])) for r in self.rows)
+        tr.write_line(f"{'property':{width}s}  kind  {'status':8s} {'examples':>8s} {'failures':>8s}  tightest margin")
+        for r in sorted(self.rows, key=lambda r: str(r["label"])):
+            margin = r["tightest_margin"]
+            margin = f"{margin:.3g}" if isinstance(margin, float) else str(margin)
+            line = (
+                f"{r['label']:{width}s}  {r['kind']:4s}  {r['status']:8s} {r['examples']:8d} {r['failures']:8d}  "
+                f"{margin}"
+            )
+            if "report" in r:
+                line += f"  report: {r['report']}"
+            tr.write_line(line)

@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import Phase, Verbosity, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
+from hypothesis.database import ExampleDatabase
 
 from ntkverify.profiles import ensure_project_profile
 from ntkverify.properties.core import Kind, Property, Verdict
@@ -26,6 +27,41 @@ from ntkverify.properties.statistics import BinomialJudgement, alpha_share, judg
 from ntkverify.strategies import target_margin
 
 PROB_TRIAL_MULTIPLIER = {"dev": 1, "ci": 1, "nightly": 10}
+
+
+class NamespacedDatabase(ExampleDatabase):
+    """An example database whose keys are prefixed with a namespace, backed by another database.
+
+    The runner wraps the same ``check`` closure for every (property, subject) pair, and Hypothesis keys its
+    database by a digest of the test function's source, so all pairs would share one key — and a pair that
+    passes would delete the stored failures of the others while replaying them. Prefixing every key with the
+    pair's label (stable across runs and processes) gives each pair its own entries.
+    """
+
+    def __init__(self, backend: ExampleDatabase, namespace: str):
+        super().__init__()
+        self.backend, self.prefix = backend, namespace.encode() + b"\0"
+
+    def __repr__(self) -> str:
+        return f"NamespacedDatabase({self.backend!r}, {self.prefix[:-1].decode()!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, NamespacedDatabase) and (self.backend, self.prefix) == (other.backend, other.prefix)
+
+    def __hash__(self) -> int:
+        return hash((self.backend, self.prefix))
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self.backend.save(self.prefix + key, value)
+
+    def fetch(self, key: bytes):
+        return self.backend.fetch(self.prefix + key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        self.backend.delete(self.prefix + key, value)
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self.backend.move(self.prefix + src, self.prefix + dest, value)
 
 
 def stable_seed(*names: str) -> int:
@@ -160,7 +196,10 @@ def _run_search(prop: Property, subject, result: PropertyResult, settings: Setti
     # the explain phase only annotates the shrunk example (2–3 s per failure); the report does not use it
     phases = [p for p in base.phases if p is not Phase.explain]
     verbosity = Verbosity.quiet if quiet else base.verbosity
-    test = Settings(base, report_multiple_bugs=False, verbosity=verbosity, phases=phases)(test)
+    database = base.database
+    if database is not None and not isinstance(database, NamespacedDatabase):
+        database = NamespacedDatabase(database, "/".join(_names(prop, subject)))
+    test = Settings(base, report_multiple_bugs=False, verbosity=verbosity, phases=phases, database=database)(test)
     if base.derandomize:
         test = hypothesis_seed(stable_seed(*_names(prop, subject)) % 2**32)(test)
     try:

@@ -1,0 +1,434 @@
+"""Counterexample reports: one folder per failure, readable by a person and replayable by ``ntkverify repro``.
+
+A folder holds ``report.md`` (statement, citation, kind, the case in a few lines, observed vs bound with the
+margin and the tolerance, what was minimised), ``report.json`` (the same, schema ``counterexample.schema.json``,
+see ``SCHEMA.md``), ``case.npz`` (the data, the weights where the case has them, the kernel matrix) and
+``plot.png`` (the spectrum with the bound, or the entrywise error heat map of a differential failure).
+
+Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimize`).
+Writing is atomic and safe under concurrent writers (:mod:`ntkverify.reports.store`).
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ntkverify.device import default_device
+from ntkverify.properties.core import Kind, Property, Verdict, get_property
+from ntkverify.properties.runner import Counterexample, PropertyResult
+from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, Subject
+from ntkverify.reports import plots
+from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
+from ntkverify.reports.minimize import Minimisation, minimise
+from ntkverify.reports.store import (
+    append_index,
+    dumps,
+    jnum,
+    staged_folder,
+    timestamp,
+    unjnum,
+    utc_now,
+    write_bytes_atomic,
+    write_text_atomic,
+)
+
+REPORT_SCHEMA = "ntkverify-counterexample"
+REPORT_SCHEMA_VERSION = 1
+FILES = {"markdown": "report.md", "json": "report.json", "case": "case.npz", "plot": "plot.png"}
+
+
+class ReplayError(RuntimeError):
+    """A report cannot be replayed (no origin for a user's kernel, unsupported case type, missing files)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Records
+
+
+def verdict_record(v: Verdict) -> dict[str, Any]:
+    return {
+        "holds": v.holds,
+        "observed": jnum(v.observed),
+        "bound": jnum(v.bound),
+        "margin": jnum(v.margin),
+        "tolerance": jnum(v.tolerance),
+        "side": v.side,
+        "notes": v.notes,
+    }
+
+
+def verdict_from_record(r: dict[str, Any]) -> Verdict:
+    return Verdict(
+        r["holds"],
+        unjnum(r["observed"]),
+        unjnum(r["bound"]),
+        unjnum(r["margin"]),
+        unjnum(r["tolerance"]),
+        r["side"],
+        r["notes"],
+    )
+
+
+def property_record(p: Property) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "statement": p.statement,
+        "citation": p.citation,
+        "kind": p.kind.value,
+        "tolerance_rule": p.tolerance_rule,
+        "limits": list(p.limits),
+    }
+
+
+def subject_record(subject: Subject | None) -> dict[str, Any] | None:
+    """How to rebuild the kernel: a built-in one by name, a user's one from its origin and claim."""
+    if subject is None:
+        return None
+    c = subject.claim
+    return {
+        "name": subject.name,
+        "description": str(subject),
+        "builtin": BUILTIN_SUBJECTS.get(subject.name) is subject,
+        "origin": subject.origin,
+        "claim": {"name": c.name, "depth": c.depth, "sigma_w": c.sigma_w, "sigma_b": c.sigma_b},
+    }
+
+
+def load_subject(record: dict[str, Any] | None) -> Subject | None:
+    from ntkverify.properties.verify import load_callable
+
+    if record is None:
+        return None
+    if record["builtin"]:
+        return BUILTIN_SUBJECTS[record["name"]]
+    if not record["origin"]:
+        raise ReplayError(
+            f"kernel {record['name']!r} was passed as a Python object without an origin; reports replay only "
+            "kernels given as MODULE:CALLABLE (ntkverify check, or verify(..., origin=...))"
+        )
+    return Subject(record["name"], load_callable(record["origin"]), Claim(**record["claim"]), origin=record["origin"])
+
+
+def environment() -> dict[str, Any]:
+    import ntkverify
+
+    return {
+        "ntkverify": ntkverify.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": str(default_device()),
+        "dtype": "float64",
+    }
+
+
+def replay_command(path: Path) -> str:
+    return f"ntkverify repro {shlex.quote(str(path))}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) -> np.ndarray | None:
+    """|K − partner| / entry budget for an agreement failure of a kernel subject: the partner is Kᵀ for the
+    symmetry check and the subject's reference kernel otherwise (the matrices the catalogue compares)."""
+    from ntkverify.properties.catalogue import entry_budget
+
+    if K is None or subject is None or not hasattr(case, "depth"):
+        return None
+    try:
+        if prop.name == "well-formed-symmetric" or not subject.claim.has_reference:
+            partner = K.T
+        else:
+            partner = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+        return plots.entry_errors(K, partner, entry_budget(subject, case, partner))
+    except Exception:  # a plot must never hide the report; the spectrum is drawn instead
+        return None
+
+
+def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
+    """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
+    failure, the entrywise error ratios (else None)."""
+    try:
+        K = adapter_for(case).kernel(case, subject)
+    except UnsupportedCase:
+        K = None
+    K = None if K is None else K.detach().to("cpu", torch.float64)
+    differential = verdict is not None and plots.is_differential(verdict)
+    return K, _differential_errors(prop, subject, case, K) if differential else None
+
+
+def _npz(arrays: dict[str, np.ndarray], K: torch.Tensor | None) -> bytes:
+    arrays = dict(arrays)
+    if K is not None and "K" not in arrays:
+        arrays["K"] = K.detach().to("cpu", torch.float64).numpy()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _markdown(record: dict[str, Any]) -> str:
+    p, v, m, c = record["property"], record["verdict"], record["minimisation"], record["case"]
+    subject = record["subject"]
+    lines = [
+        f"# Counterexample: {record['label']}",
+        "",
+        f"**{record['status'].upper()}** ({p['kind']}) — found by {record['found_by']} on {record['created']}",
+        "",
+        "## Property",
+        "",
+        f"- statement: {p['statement']}",
+        f"- citation: {p['citation']}",
+        f"- kind: {p['kind']}",
+        f"- tolerance rule: {p['tolerance_rule']}",
+    ]
+    lines += [f"- known limit: {limit}" for limit in p["limits"]]
+    lines += ["", "## Kernel", ""]
+    if subject is None:
+        lines.append("- engine-level property: the check builds its kernels from the case")
+    else:
+        lines.append(f"- {subject['description']}" + (" (built-in)" if subject["builtin"] else ""))
+        if subject["origin"]:
+            lines.append(f"- loaded from `{subject['origin']}`")
+    lines += ["", "## Case (after minimisation)", ""]
+    lines += [f"- {k}: {val}" for k, val in c["description"].items() if val is not None]
+    lines.append(f"- as found: `{record['found']['case']}`")
+    lines += [
+        "",
+        "## Verdict",
+        "",
+        f"- observed: {_fmt(unjnum(v['observed']))} vs bound {_fmt(unjnum(v['bound']))} ({v['side']} bound)",
+        f"- normalised margin: {_fmt(unjnum(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
+        "−tolerance)",
+        f"- tolerance used: {_fmt(unjnum(v['tolerance']))} — {p['tolerance_rule']}",
+        f"- notes: {v['notes']}",
+        f"- as found: observed {_fmt(unjnum(record['found']['verdict']['observed']))}, "
+        f"margin {_fmt(unjnum(record['found']['verdict']['margin']))}",
+        "",
+        "## Minimisation",
+        "",
+        "- Hypothesis shrinking: done by the runner (the case above started from its final example)",
+    ]
+    if m is None:
+        lines.append("- not minimised (this case type has no report adapter)")
+    else:
+        for step in m["steps"]:
+            lines.append(f"- {step['step']}: {'achieved' if step['achieved'] else 'nothing to do'} — {step['detail']}")
+        one = {True: "yes (removing any single point makes the check pass)", False: "no", None: "not verified"}
+        lines.append(
+            f"- 1-minimal: {one[m['one_minimal']]}; {m['checks']} checks"
+            + (" (check budget exhausted)" if m["exhausted"] else "")
+        )
+    lines += ["", "## Files", ""]
+    lines += [f"- `{name}`" for name in record["files"].values() if name]
+    lines += ["", "## Replay", "", "```", record["replay"]["command"], "```", ""]
+    if not record["replay"]["replayable"]:
+        lines += [f"Not replayable: {record['replay']['reason']}", ""]
+    return "\n".join(lines)
+
+
+@dataclass
+class WrittenReport:
+    path: Path
+    record: dict[str, Any]
+
+
+def write_report(
+    counterexample: Counterexample,
+    root: str | Path,
+    *,
+    found_by: str = "ntkverify",
+    minimise_case: bool = True,
+    max_checks: int = 2000,
+) -> WrittenReport:
+    """Minimise ``counterexample`` and write its report folder under ``root`` (created if needed)."""
+    prop, subject, case, verdict = (
+        counterexample.property,
+        counterexample.subject,
+        counterexample.case,
+        counterexample.verdict,
+    )
+    label = prop.name if subject is None else f"{prop.name}[{subject.name}]"
+    try:
+        adapter = adapter_for(case)
+    except UnsupportedCase:
+        adapter = None
+    minimised: Minimisation | None = None
+    if adapter is not None and minimise_case:
+        minimised = minimise(prop, subject, case, verdict, max_checks=max_checks)
+        case, verdict = minimised.case, minimised.verdict
+
+    reason = None
+    if adapter is None:
+        reason = f"no report adapter for case type {type(case).__name__}"
+    elif subject is not None and BUILTIN_SUBJECTS.get(subject.name) is not subject and not subject.origin:
+        reason = "the kernel was passed as a Python object without an origin (MODULE:CALLABLE)"
+    with staged_folder(root, label) as (staging, final):
+        files = {"markdown": FILES["markdown"], "json": FILES["json"], "case": None, "plot": FILES["plot"]}
+        K = None
+        if adapter is not None:
+            fields, arrays = encode_case(case)
+            K, _ = case_figure_data(prop, subject, case, None)
+            write_bytes_atomic(staging / FILES["case"], _npz(arrays, K))
+            files["case"] = FILES["case"]
+            case_record = {
+                **fields,
+                "description": adapter.describe(case),
+                "repr": repr(case),
+                "arrays": sorted(set(arrays) | ({"K"} if K is not None else set())),
+            }
+        else:
+            case_record = {"type": None, "description": {"case": repr(case)}, "repr": repr(case), "arrays": []}
+        title = f"{label}: observed {verdict.observed:.4g} vs bound {verdict.bound:.4g}"
+        _, errors = case_figure_data(prop, subject, case, verdict)
+        png = plots.case_plot(K, verdict, title=title, errors=errors, note=verdict.notes)
+        write_bytes_atomic(staging / FILES["plot"], png)
+        status = "finding" if prop.kind is Kind.CONJ else "failed"
+        record = {
+            "schema": REPORT_SCHEMA,
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "id": final.name,
+            "created": utc_now().isoformat(timespec="seconds"),
+            "label": label,
+            "status": status,
+            "found_by": found_by,
+            "property": property_record(prop),
+            "subject": subject_record(subject),
+            "case": case_record,
+            "verdict": verdict_record(verdict),
+            "found": {"case": repr(counterexample.case), "verdict": verdict_record(counterexample.verdict)},
+            "minimisation": None if minimised is None else minimised.as_dict(),
+            "files": files,
+            "replay": {"command": replay_command(final.resolve()), "replayable": reason is None, "reason": reason},
+            "environment": environment(),
+        }
+        write_text_atomic(staging / FILES["json"], dumps(record))
+        write_text_atomic(staging / FILES["markdown"], _markdown(record))
+    append_index(
+        root,
+        {
+            "id": final.name,
+            "path": final.name,
+            "label": label,
+            "property": prop.name,
+            "subject": None if subject is None else subject.name,
+            "kind": prop.kind.value,
+            "status": status,
+            "margin": jnum(verdict.margin),
+            "created": record["created"],
+            "found_by": found_by,
+        },
+    )
+    return WrittenReport(final, record)
+
+
+def write_result_report(result: PropertyResult, root: str | Path, **kw) -> WrittenReport | None:
+    """The report of a failed or finding result (``None`` when it has no counterexample)."""
+    if result.counterexample is None:
+        return None
+    return write_report(result.counterexample, root, **kw)
+
+
+def default_root(kind: str) -> Path:
+    return Path("ntk-reports") / f"{kind}-{timestamp()}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Replay
+
+
+@dataclass
+class Replay:
+    path: Path
+    record: dict[str, Any]
+    verdict: Verdict
+
+    @property
+    def fails(self) -> bool:
+        return not self.verdict.holds
+
+    @property
+    def identical(self) -> bool:
+        """The replayed verdict equals the stored one (observed, bound and margin, NaN = NaN)."""
+        stored = verdict_from_record(self.record["verdict"])
+        same = [
+            (a == b) or (a != a and b != b)
+            for a, b in (
+                (stored.observed, self.verdict.observed),
+                (stored.bound, self.verdict.bound),
+                (stored.margin, self.verdict.margin),
+            )
+        ]
+        return all(same) and stored.holds == self.verdict.holds
+
+
+def load_report(path: str | Path) -> tuple[dict[str, Any], Property, Subject | None, Any]:
+    """``(record, property, subject, case)`` of a report folder (or its report.json)."""
+    import json
+
+    path = Path(path)
+    folder = path.parent if path.is_file() else path
+    json_path = folder / FILES["json"]
+    if not json_path.is_file():
+        raise ReplayError(f"no {FILES['json']} in {folder}")
+    record = json.loads(json_path.read_text(encoding="utf-8"))
+    if record.get("schema") != REPORT_SCHEMA or record.get("schema_version") != REPORT_SCHEMA_VERSION:
+        raise ReplayError(f"{json_path} is not a version-{REPORT_SCHEMA_VERSION} {REPORT_SCHEMA} record")
+    if not record["replay"]["replayable"]:
+        raise ReplayError(f"report is not replayable: {record['replay']['reason']}")
+    prop = get_property(record["property"]["name"])
+    subject = load_subject(record["subject"])
+    with np.load(folder / FILES["case"]) as data:
+        arrays = {k: data[k] for k in data.files}
+    case = decode_case({k: v for k, v in record["case"].items() if k not in ("description", "repr", "arrays")}, arrays)
+    return record, prop, subject, case
+
+
+def replay(path: str | Path) -> Replay:
+    """Rerun a report's check on its stored case (on the CPU: the case is rebuilt from CPU float64 arrays)."""
+    record, prop, subject, case = load_report(path)
+    return Replay(Path(path), record, prop.check(subject, case))
+
+
+def main_repro(path: str, stream=None) -> int:
+    """``ntkverify repro PATH``: 1 while the failure persists, 0 once fixed, 2 if it cannot be replayed."""
+    from ntkverify.properties.verify import UsageError
+
+    stream = stream or sys.stdout
+    try:
+        outcome = replay(path)
+    except (ReplayError, UsageError, UnsupportedCase, OSError, KeyError, ValueError) as exc:
+        print(f"ntkverify repro: cannot replay {path}: {exc}", file=sys.stderr)
+        return 2
+    v, stored = outcome.verdict, outcome.record["verdict"]
+    state = "FAILS (still reproduces)" if outcome.fails else "PASSES (fixed)"
+    print(f"{outcome.record['label']}: {state}", file=stream)
+    print(
+        f"  observed {v.observed:.6g} vs bound {v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, "
+        f"margin {v.margin:.3g}",
+        file=stream,
+    )
+    if outcome.fails:
+        same = "bit-for-bit identical to" if outcome.identical else "different from"
+        print(
+            f"  replayed verdict is {same} the stored one (observed {stored['observed']}, margin {stored['margin']})",
+            file=stream,
+        )
+    if v.notes:
+        print(f"  {v.notes}", file=stream)
+    return 1 if outcome.fails else 0

@@ -1,0 +1,109 @@
+"""The main job, ``ntkverify run``: every registered property on the built-in kernels, one report folder.
+
+For each (property, subject) pair of :func:`ntkverify.properties.runner.builtin_pairs` it runs the property
+under the Hypothesis profile in force, shows progress, writes a counterexample report for each failure or
+finding (``<run>/counterexamples/``), and at the end ``summary.json``, ``summary.md`` and ``index.html``
+(:mod:`ntkverify.reports.summary`). The exit status follows :func:`ntkverify.reports.summary.exit_code`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from ntkverify.properties.runner import PropertyResult, run_property
+from ntkverify.reports.counterexample import write_result_report
+from ntkverify.reports.store import new_run_folder
+from ntkverify.reports.summary import Entry, write_summary
+
+COUNTEREXAMPLES = "counterexamples"
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes:d}:{seconds:02d}"
+
+
+class Progress:
+    """Property-by-property progress: on a terminal one status line rewritten in place while a property runs
+    and kept when it ends; elsewhere (CI logs, pipes) one plain line per finished property."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None):
+        self.total, self.stream, self.done = total, stream or sys.stdout, 0
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.start = time.perf_counter()
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def begin(self, label: str) -> None:
+        if self.tty:
+            elapsed = _clock(time.perf_counter() - self.start)
+            self._write(f"\r\x1b[K[{self.done + 1}/{self.total}] {label} … (elapsed {elapsed})")
+
+    def end(self, entry: Entry) -> None:
+        self.done += 1
+        r = entry.result
+        rate = r.examples / r.elapsed if r.elapsed > 0 else 0.0
+        width = len(str(self.total))
+        line = (
+            f"[{self.done:{width}d}/{self.total}] {entry.status:8s} {r.label:48s} {r.examples:5d} ex "
+            f"{rate:8.1f} ex/s {r.elapsed:7.2f} s  elapsed {_clock(time.perf_counter() - self.start)}"
+        )
+        if entry.report is not None:
+            line += f"\n      counterexample: {entry.report}"
+        self._write(("\r\x1b[K" if self.tty else "") + line + "\n")
+
+
+@dataclass
+class RunOutcome:
+    folder: Path
+    entries: list[Entry]
+    record: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        return self.record["exit_code"]
+
+
+def run_pairs(
+    pairs: list[tuple[Any, Any]],
+    output: str | Path,
+    *,
+    profile: str,
+    command: str,
+    stream: TextIO | None = None,
+    tty: bool | None = None,
+    runner: Callable[..., PropertyResult] = run_property,
+    plots: bool = True,
+) -> RunOutcome:
+    """Run ``pairs`` and write ``output/run-<UTC time>/`` (the Hypothesis profile must already be loaded)."""
+    folder = new_run_folder(Path(output), "run")
+    progress = Progress(len(pairs), stream, tty)
+    entries = []
+    for prop, subject in pairs:
+        label = prop.name if subject is None else f"{prop.name}[{subject.name}]"
+        progress.begin(label)
+        try:
+            entry = Entry(runner(prop, subject))
+        except Exception as exc:  # a property that cannot run at all is reported, and fails the run
+            entry = Entry.from_exception(PropertyResult(prop, subject), exc)
+        if entry.result.counterexample is not None:
+            written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
+            entry.report = written.path
+        entries.append(entry)
+        progress.end(entry)
+    record = write_summary(
+        folder,
+        entries,
+        profile=profile,
+        command=command,
+        elapsed=time.perf_counter() - progress.start,
+        plots_enabled=plots,
+    )
+    return RunOutcome(folder, entries, record)

@@ -1,0 +1,511 @@
+"""The nightly job: the suite under the ``nightly`` profile, within a time budget, compared with the last night.
+
+``ntkverify nightly`` (:func:`main`) runs every selected (property, kernel) pair of the built-in suite under the
+``nightly`` Hypothesis profile (random exploration, many examples; the device is the policy's,
+:mod:`ntkverify.device`), with a persistent example database so that every stored failure is replayed first
+on the next night, then the pytest-benchmark benchmarks; it compares the night with a baseline (a previous
+``nightly.json``, rules in :mod:`ntkverify.reports.nightly_compare`), writes ``nightly.json``, ``nightly.md``,
+``nightly.junit.xml`` and ``nightly.html`` (:mod:`ntkverify.reports.nightly_output`), appends the night to
+``history.jsonl``, and exits 1 on any regression (0 otherwise, 2 on a usage error).
+
+Database keys: the runner gives every (property, kernel) pair its own namespace in the example database
+(:class:`ntkverify.properties.runner.NamespacedDatabase`), so a stored failure is replayed first by its own
+pair on the next night.
+
+Time budget. Hypothesis cannot be interrupted between examples, so a search runs in rounds, each an independent
+random search whose records are merged. Coverage comes first: every pair runs a short probe round
+(:data:`PROBE_EXAMPLES`; PROB properties run their fixed number of trials, ``PROB_TRIAL_MULTIPLIER`` of the
+runner, in one go), which measures its seconds per example. Then the time left is shared by the pairs still
+searching: each gets the time left over the number of pairs left (so time a fast pair leaves unused goes to the
+ones after it), in rounds sized from the measured seconds per example with a :data:`SAFETY` factor and growing
+at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
+benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
+
+Sizes: the strategies draw n, d, depth and widths from fixed ranges (they take no profile-dependent size), so a
+night explores more cases of the same sizes as CI, not larger ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import settings as Settings
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+
+from ntkverify.properties.core import Kind, Property
+from ntkverify.properties.runner import PropertyResult, run_property
+from ntkverify.reports import nightly_output
+from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float
+
+SCHEMA = "ntkverify-nightly"
+SCHEMA_VERSION = 1
+PROBE_EXAMPLES = 5  # first round of a budgeted search: enough examples to measure the seconds per example
+ROUND_GROWTH = 4  # a round runs at most this many times the examples run so far
+SAFETY = 1.5  # rounds are sized for SAFETY x the measured seconds per example (later examples are larger)
+BENCH_SHARE = 0.2  # share of --time-budget given to the benchmarks when they run
+CASE_CHARS = 1000  # a case's repr is cut to this many characters in the JSON and the reports
+
+Log = Callable[[str], None]
+
+
+def label_of(prop: Property, subject) -> str:
+    return prop.name if subject is None else f"{prop.name}[{subject.name}]"
+
+
+@dataclass
+class PairRecord:
+    """One pair's night: the merged rounds of its search (or its trials), or why it did not run."""
+
+    prop: Property
+    subject: Any
+    status: str = "not-reached"  # passed | failed | finding | skipped | error | not-reached
+    examples: int = 0
+    failures: int = 0
+    tightest_margin: float = math.nan
+    tightest_case: str | None = None
+    counterexample: str | None = None
+    judgement: str | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    rounds: int = 0
+    done: bool = False  # no further round: failed, skipped, at its target or its strategy exhausted
+
+    @property
+    def label(self) -> str:
+        return label_of(self.prop, self.subject)
+
+    def merge(self, result: PropertyResult) -> None:
+        self.rounds += 1
+        self.examples += result.examples
+        self.failures += result.failures
+        self.elapsed += result.elapsed
+        if result.skipped:
+            self.status, self.error = "skipped", result.skipped
+            return
+        if result.tightest_case is not None and not result.tightest_margin >= self.tightest_margin:
+            self.tightest_margin = result.tightest_margin
+            self.tightest_case = repr(result.tightest_case)[:CASE_CHARS]
+        if result.judgement is not None:
+            self.judgement = str(result.judgement)
+        if result.counterexample is not None:
+            v = result.counterexample.verdict
+            self.counterexample = (
+                f"{result.counterexample.case!r}"[:CASE_CHARS]
+                + f" | observed {v.observed:.6g} vs bound {v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, "
+                f"margin {v.margin:.3g}; {v.notes}"
+            )
+        self.status = result.status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "property": self.prop.name,
+            "subject": None if self.subject is None else self.subject.name,
+            "kind": self.prop.kind.value,
+            "citation": self.prop.citation,
+            "status": self.status,
+            "examples": self.examples,
+            "failures": self.failures,
+            "tightest_margin": encode_float(self.tightest_margin),
+            "tightest_case": self.tightest_case,
+            "counterexample": self.counterexample,
+            "judgement": self.judgement,
+            "error": self.error,
+            "elapsed_s": round(self.elapsed, 4),
+            "rounds": self.rounds,
+        }
+
+
+def examples_for_round(done: int, target: int, seconds: float, left: float) -> int:
+    """Examples of the next round of a budgeted search (module docstring): the measured seconds per example
+    (``seconds`` over ``done``), times :data:`SAFETY`, must fit in ``left`` seconds; at most ``target - done``
+    and :data:`ROUND_GROWTH` x ``done``. ``done == 0`` gives the probe round."""
+    if done == 0:
+        return min(PROBE_EXAMPLES, target)
+    per_example = max(seconds, 1e-9) / done
+    fit = int(left / (SAFETY * per_example)) if left > 0 else 0
+    return max(0, min(target - done, ROUND_GROWTH * done, fit))
+
+
+def _advance(
+    record: PairRecord,
+    *,
+    base: Settings,
+    database: ExampleDatabase | None,
+    target: int,
+    deadline: float | None,
+    max_rounds: int | None = None,
+) -> None:
+    """Run more rounds of a pair: until ``target`` examples, ``deadline`` (``time.perf_counter()``; ``None``:
+    one round of ``target`` examples), a failure, an exhausted strategy or ``max_rounds``. PROB pairs run
+    their trials once. An exception that is not a verdict (a bug in a property, a Hypothesis health error) is
+    recorded as status ``error``."""
+    prop, subject = record.prop, record.subject
+    rounds = 0
+    try:
+        if prop.kind is Kind.PROB:
+            record.merge(run_property(prop, subject, settings=base))
+            record.done = True
+        while not record.done and (max_rounds is None or rounds < max_rounds):
+            left = math.inf if deadline is None else deadline - time.perf_counter()
+            n = target if deadline is None else examples_for_round(record.examples, target, record.elapsed, left)
+            if n < 1:
+                break
+            before = record.examples
+            record.merge(run_property(prop, subject, settings=Settings(base, max_examples=n, database=database)))
+            rounds += 1
+            # done after a failure (or skip), at the target, or when Hypothesis ran short of the examples asked
+            # (it exhausted the strategy's cases: more rounds would repeat them)
+            record.done = record.status != "passed" or record.examples >= target or record.examples - before < n
+    except Exception as exc:  # noqa: BLE001 — one broken property must not end the night
+        record.status, record.error, record.done = "error", f"{type(exc).__name__}: {exc}"[:2000], True
+
+
+def run_pairs(
+    pairs: Sequence[tuple[Property, Any]],
+    *,
+    base: Settings,
+    database: ExampleDatabase | None,
+    budget_s: float | None = None,
+    max_examples: int | None = None,
+    log: Log = print,
+) -> list[PairRecord]:
+    """Every pair, sharing ``budget_s`` seconds fairly (module docstring). Without a budget each pair runs its
+    ``max_examples`` (default: the profile's) in one round. With one, coverage comes first: every pair runs a
+    probe round (PROB pairs: their trials) in order; then the time left is shared by the pairs still
+    searching, each getting the time left over the number of pairs left. Pairs that the budget did not reach
+    keep status ``not-reached``."""
+    target = max_examples or base.max_examples
+    records = [PairRecord(prop, subject) for prop, subject in pairs]
+    run = dict(base=base, database=database, target=target)
+
+    def report(phase: str, i: int, r: PairRecord) -> None:
+        log(
+            f"[{phase} {i + 1}/{len(records)}] {r.label}: {r.status}, {r.examples} examples in {r.elapsed:.1f} s "
+            f"({r.rounds} rounds), tightest margin {r.tightest_margin:.3g}"
+        )
+
+    if budget_s is None:
+        for i, r in enumerate(records):
+            _advance(r, deadline=None, **run)
+            report("run", i, r)
+        return records
+    deadline = time.perf_counter() + budget_s
+    for i, r in enumerate(records):
+        if time.perf_counter() >= deadline:
+            log(f"budget spent: {len(records) - i} pairs not reached")
+            break
+        _advance(r, deadline=deadline, max_rounds=1, **run)
+        report("probe", i, r)
+    searching = [r for r in records if r.rounds and not r.done]
+    for i, r in enumerate(searching):
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        _advance(r, deadline=now + (deadline - now) / (len(searching) - i), **run)
+        report("search", i, r)
+    return records
+
+
+def run_pair(prop: Property, subject, **kw) -> PairRecord:
+    """One pair (:func:`run_pairs` arguments)."""
+    return run_pairs([(prop, subject)], **kw)[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Benchmarks
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    """pytest-benchmark run: the benchmark files or folders, a ``-k`` expression, the JSON it writes."""
+
+    paths: tuple[str, ...] = ("benchmarks",)
+    keyword: str | None = None
+
+
+def run_benchmarks(options: BenchmarkOptions, json_path: Path, timeout_s: float | None) -> dict[str, Any]:
+    """Run pytest-benchmark in a subprocess (``--benchmark-only --benchmark-json``, no xdist, which would
+    distort timings) and return the ``benchmarks`` section of ``nightly.json``: status (``ran``, ``failed``,
+    ``not-reached``, ``missing``), the ``-k`` filter, the machine and each benchmark's min/median/mean/rounds."""
+    section: dict[str, Any] = {"status": "missing", "filter": options.keyword, "machine": None, "results": []}
+    missing = [p for p in options.paths if not Path(p).exists()]
+    if missing:
+        section["error"] = f"benchmark paths not found: {missing}"
+        return section
+    if timeout_s is not None and timeout_s <= 0:
+        section["status"] = "not-reached"
+        return section
+    # folders are expanded to their bench_*.py files: pytest collects only test_*.py from a folder
+    files = [str(f) for p in map(Path, options.paths) for f in (sorted(p.glob("bench_*.py")) if p.is_dir() else [p])]
+    cmd = [sys.executable, "-m", "pytest", *files, "-p", "no:xdist", "-p", "no:cacheprovider"]
+    cmd += ["--benchmark-only", f"--benchmark-json={json_path}", "-q", "--no-header"]
+    if options.keyword:
+        cmd += ["-k", options.keyword]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=_bench_environment())
+    except subprocess.TimeoutExpired:
+        section["status"], section["error"] = "not-reached", f"timed out after {timeout_s:.0f} s"
+        return section
+    # pytest exit code 5: the filter selected nothing — not a failure of the benchmarks
+    if proc.returncode not in (0, 5) or (proc.returncode == 0 and not json_path.exists()):
+        section["status"] = "failed"
+        section["error"] = (proc.stdout[-2000:] + proc.stderr[-2000:]).strip()
+        return section
+    section["status"] = "ran"
+    if proc.returncode == 5:
+        section["error"] = "no benchmark matched the filter"
+        return section
+    data = json.loads(json_path.read_text())
+    return {**section, **benchmark_section(data)}
+
+
+def _bench_environment() -> dict[str, str]:
+    """This process' environment without the variables of a pytest-xdist worker, which would make pytest-benchmark
+    believe it runs under xdist and refuse to time anything (when the job itself runs inside a test)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))}
+
+
+def benchmark_section(data: dict[str, Any]) -> dict[str, Any]:
+    """The machine and per-benchmark statistics (seconds) of a pytest-benchmark JSON document."""
+    info = data.get("machine_info", {})
+    cpu = info.get("cpu", {}) if isinstance(info.get("cpu"), dict) else {}
+    machine = f"{cpu.get('brand_raw', '?')} / {info.get('machine', '?')} / {info.get('system', '?')}"
+    results = [
+        {
+            "name": b["name"],
+            "fullname": b["fullname"],
+            "group": b.get("group"),
+            "min": b["stats"]["min"],
+            "median": b["stats"]["median"],
+            "mean": b["stats"]["mean"],
+            "rounds": b["stats"]["rounds"],
+        }
+        for b in data.get("benchmarks", [])
+    ]
+    return {"machine": machine, "results": results}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The night
+
+
+def environment() -> dict[str, Any]:
+    import hypothesis
+    import torch
+
+    from ntkverify import __version__
+    from ntkverify.device import default_device
+
+    device = default_device()
+    return {
+        "ntkverify": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "hypothesis": hypothesis.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or None,
+    }
+
+
+@dataclass
+class NightConfig:
+    """Where a night writes and what it compares with (see :func:`main` for the command-line defaults)."""
+
+    output: Path
+    db: Path | None
+    history: Path
+    baseline: Path | None = None
+    promote: bool = False
+    budget_s: float | None = None
+    max_examples: int | None = None
+    benchmarks: BenchmarkOptions | None = None
+    selection: dict[str, Any] = field(default_factory=lambda: {"properties": None, "kinds": None})
+    margin_drop: float = MARGIN_DROP
+    bench_threshold: float = BENCH_THRESHOLD
+
+
+@dataclass
+class Night:
+    document: dict[str, Any]
+    files: dict[str, Path]
+    promoted: bool
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.document["comparison"]["regressions"])
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressed else 0
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def load_document(path: Path) -> dict[str, Any]:
+    """A ``nightly.json`` document, checked for its schema name and version."""
+    doc = json.loads(Path(path).read_text())
+    if doc.get("schema") != SCHEMA or doc.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"baseline {path} is not a {SCHEMA} document of schema version {SCHEMA_VERSION} "
+            f"(schema {doc.get('schema')!r}, version {doc.get('schema_version')!r})"
+        )
+    return doc
+
+
+def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, base: Settings, log: Log = print) -> Night:
+    """Run the pairs and the benchmarks, compare with the baseline, write every output; module docstring."""
+    started, t0 = _now(), time.perf_counter()
+    config.output.mkdir(parents=True, exist_ok=True)
+    database = None if config.db is None else DirectoryBasedExampleDatabase(str(config.db))
+    prop_budget = config.budget_s
+    if prop_budget is not None and config.benchmarks is not None:
+        prop_budget *= 1 - BENCH_SHARE
+    records = run_pairs(
+        pairs, base=base, database=database, budget_s=prop_budget, max_examples=config.max_examples, log=log
+    )
+    bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
+    if config.benchmarks is not None:
+        left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
+        bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
+        log(f"benchmarks: {bench['status']}, {len(bench['results'])} results")
+    document = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "run_id": started.replace(":", "").replace("+0000", "Z"),
+        "started": started,
+        "finished": _now(),
+        "elapsed_s": round(time.perf_counter() - t0, 3),
+        "time_budget_s": config.budget_s,
+        "profile": {"max_examples": config.max_examples or base.max_examples, "derandomize": base.derandomize},
+        "database": None if config.db is None else str(config.db),
+        "environment": environment(),
+        "selection": config.selection,
+        "properties": [r.as_dict() for r in records],
+        "not_reached": [r.label for r in records if r.status == "not-reached"]
+        + (["benchmarks"] if bench["status"] == "not-reached" else []),
+        "benchmarks": bench,
+    }
+    baseline = None
+    notes: list[str] = []
+    if config.baseline is not None:
+        if config.baseline.exists():
+            baseline = load_document(config.baseline)
+        else:
+            notes.append(f"baseline {config.baseline} does not exist yet (first night)")
+    regressions, compare_notes = compare(
+        baseline, document, margin_drop=config.margin_drop, bench_threshold=config.bench_threshold
+    )
+    document["comparison"] = {
+        "baseline": None if config.baseline is None else str(config.baseline),
+        "baseline_run_id": None if baseline is None else baseline["run_id"],
+        "margin_drop": config.margin_drop,
+        "bench_threshold": config.bench_threshold,
+        "regressions": [r.as_dict() for r in regressions],
+        "notes": notes + compare_notes,
+    }
+    files = nightly_output.write_all(document, config.output, config.history)
+    promoted = False
+    if config.promote and config.baseline is not None and not regressions:
+        nightly_output.write_text_atomic(config.baseline, files["json"].read_text())
+        promoted = True
+    return Night(document, files, promoted)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ntkverify nightly",
+        description="The nightly job: the suite under the nightly profile within a time budget, with benchmarks, "
+        "compared with a baseline night. Exit 1 on any regression.",
+    )
+    parser.add_argument("--output", type=Path, default=Path("ntk-reports/nightly"), help="folder of tonight's files")
+    parser.add_argument("--db", type=Path, default=None, help="example database (default: OUTPUT/../hypothesis-db)")
+    parser.add_argument("--history", type=Path, default=None, help="history file (default: OUTPUT/../history.jsonl)")
+    parser.add_argument("--baseline", type=Path, default=None, help="a previous night's nightly.json")
+    parser.add_argument(
+        "--promote", action="store_true", help="copy tonight's nightly.json to --baseline if no regression"
+    )
+    parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="bound on the whole run")
+    parser.add_argument("--max-examples", type=int, default=None, help="examples per property (default: profile's)")
+    parser.add_argument("--property", action="append", help="only properties whose name contains this (repeatable)")
+    parser.add_argument("--kind", action="append", choices=[k.value for k in Kind], help="only this kind (repeatable)")
+    parser.add_argument("--benchmarks", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--benchmark-path", action="append", help="benchmark file or folder (default: benchmarks)")
+    parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
+    parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
+    parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> NightConfig:
+    if args.time_budget is not None and not args.time_budget > 0:
+        raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")
+    if args.max_examples is not None and args.max_examples < 1:
+        raise ValueError(f"--max-examples must be >= 1, got {args.max_examples}")
+    if args.promote and args.baseline is None:
+        raise ValueError("--promote needs --baseline PATH (where tonight's result becomes the baseline)")
+    parent = args.output.parent
+    return NightConfig(
+        output=args.output,
+        db=args.db or parent / "hypothesis-db",
+        history=args.history or parent / "history.jsonl",
+        baseline=args.baseline,
+        promote=args.promote,
+        budget_s=None if args.time_budget is None else 60 * args.time_budget,
+        max_examples=args.max_examples,
+        benchmarks=BenchmarkOptions(tuple(args.benchmark_path or ("benchmarks",)), args.benchmark_filter)
+        if args.benchmarks
+        else None,
+        selection={"properties": args.property, "kinds": args.kind},
+        margin_drop=args.margin_drop,
+        bench_threshold=args.bench_threshold,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``ntkverify nightly``: 0 no regression, 1 regression, 2 usage error."""
+    from ntkverify.profiles import load_profile
+    from ntkverify.properties.core import select
+    from ntkverify.properties.runner import builtin_pairs
+
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        props = select(args.property, args.kind)
+        if not props:
+            raise ValueError(f"no property matches --property {args.property} --kind {args.kind}")
+    except ValueError as exc:
+        print(f"ntkverify nightly: usage error: {exc}", file=sys.stderr)
+        return 2
+    load_profile("nightly")
+    night = run_night(builtin_pairs(props), config, base=Settings.get_profile("nightly"))
+    doc = night.document
+    for r in doc["comparison"]["regressions"]:
+        print(f"REGRESSION {r['kind']}: {r['name']}: {r['before']} -> {r['after']} ({r['detail'][:200]})")
+    print(f"{len(doc['comparison']['regressions'])} regressions; report: {night.files['html']}")
+    if night.promoted:
+        print(f"promoted to baseline: {config.baseline}")
+    return night.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

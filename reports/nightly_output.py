@@ -1,0 +1,395 @@
+"""Files of the nightly job: ``nightly.json`` (schema ``nightly.schema.json``), ``nightly.md``, JUnit XML, the
+self-contained ``nightly.html`` with trend plots, and the ``history.jsonl`` they are drawn from.
+
+The history holds one JSON line per night (:func:`history_entry`). A night is appended with a single
+``write`` on a descriptor opened with ``O_APPEND``, so concurrent or interrupted writers never interleave
+inside a line; a line cut short by an interrupted run is skipped on reading (:func:`read_history`), and the
+next append starts on a fresh line.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from ntkverify.reports.nightly_compare import FAILING, clipped, decode_float
+from ntkverify.reports.schema import load_schema
+
+PLOTTED_PROPERTIES = 8  # margin trends drawn for at most this many properties (the most eventful ones)
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``nightly.json`` (draft 2020-12)."""
+    return load_schema("nightly")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# History
+
+
+def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """The compact record of one night kept in ``history.jsonl``."""
+    return {
+        "schema_version": doc["schema_version"],
+        "run_id": doc["run_id"],
+        "started": doc["started"],
+        "elapsed_s": doc["elapsed_s"],
+        "regressions": len(doc["comparison"]["regressions"]),
+        "properties": {
+            p["label"]: {
+                "status": p["status"],
+                "examples": p["examples"],
+                "margin": p["tightest_margin"],
+                "elapsed_s": p["elapsed_s"],
+            }
+            for p in doc["properties"]
+        },
+        "benchmarks": {b["fullname"]: b["min"] for b in doc["benchmarks"]["results"]},
+    }
+
+
+def append_history(path: Path, entry: dict[str, Any]) -> None:
+    """Append one line with a single ``O_APPEND`` write (module docstring)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(entry, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as f:  # a previous run cut short left no newline: start a fresh line
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The nights of ``history.jsonl`` in order, skipping lines that are not complete JSON objects."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    nights = []
+    for line in path.read_bytes().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and "run_id" in entry and "properties" in entry:
+            nights.append(entry)
+    return nights
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Text reports
+
+
+def _margin(v) -> str:
+    m = decode_float(v)
+    return "—" if math.isnan(m) else f"{m:.3g}"
+
+
+def _budget(seconds: float | None) -> str:
+    return "none" if seconds is None else f"{seconds:.0f} s"
+
+
+def _counts(doc: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for p in doc["properties"]:
+        counts[p["status"]] = counts.get(p["status"], 0) + 1
+    return counts
+
+
+def headline(doc: dict[str, Any]) -> str:
+    n = len(doc["comparison"]["regressions"])
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(_counts(doc).items()))
+    verdict = f"{n} REGRESSION{'S' if n != 1 else ''}" if n else "no regression"
+    return f"{verdict} — {counts}; {doc['elapsed_s']:.0f} s"
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    cmp = doc["comparison"]
+    lines = [
+        f"# ntkverify nightly {doc['run_id']}",
+        "",
+        f"**{headline(doc)}**",
+        "",
+        f"Baseline: {cmp['baseline_run_id'] or 'none'} ({cmp['baseline'] or 'not given'}). "
+        f"Device: {doc['environment']['device']}. Examples per property: {doc['profile']['max_examples']}; "
+        f"time budget: {_budget(doc['time_budget_s'])}.",
+        "",
+        "## Regressions",
+        "",
+    ]
+    if cmp["regressions"]:
+        lines += ["| kind | name | before | after | detail |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {r['kind']} | `{r['name']}` | {r['before']} | {r['after']} | {r['detail'][:200]} |"
+            for r in cmp["regressions"]
+        ]
+    else:
+        lines.append("None.")
+    if cmp["notes"]:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in cmp["notes"]]
+    if doc["not_reached"]:
+        lines += ["", "## Not reached within the time budget", ""] + [f"- `{x}`" for x in doc["not_reached"]]
+    lines += [
+        "",
+        "## Properties",
+        "",
+        "| property | kind | status | examples | failures | tightest margin | time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in sorted(doc["properties"], key=_row_order):
+        lines.append(
+            f"| `{p['label']}` | {p['kind']} | {p['status']} | {p['examples']} | {p['failures']} | "
+            f"{_margin(p['tightest_margin'])} | {p['elapsed_s']:.1f} |"
+        )
+    failing = [p for p in doc["properties"] if p["status"] in FAILING]
+    if failing:
+        lines += ["", "## Failures", ""]
+        for p in failing:
+            lines += [f"### `{p['label']}` ({p['status']})", "", p["citation"], ""]
+            lines += ["```", p["counterexample"] or p["judgement"] or p["error"] or "", "```", ""]
+    bench = doc["benchmarks"]
+    lines += ["", f"## Benchmarks ({bench['status']})", ""]
+    if bench["results"]:
+        lines += [
+            f"Machine: {bench['machine']}",
+            "",
+            "| benchmark | min (s) | median (s) | rounds |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{b['fullname']}` | {b['min']:.4g} | {b['median']:.4g} | {b['rounds']} |" for b in bench["results"]
+        ]
+    elif bench.get("error"):
+        lines += ["```", bench["error"][-1500:], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _row_order(p: dict[str, Any]) -> tuple:
+    rank = {"error": 0, "failed": 1, "finding": 2, "not-reached": 3, "skipped": 4, "passed": 5}
+    m = decode_float(p["tightest_margin"])
+    return (rank.get(p["status"], 9), math.inf if math.isnan(m) else m, p["label"])
+
+
+def render_junit(doc: dict[str, Any]) -> str:
+    """JUnit XML: one testcase per (property, kernel) pair; failed/finding as ``<failure>``, error as
+    ``<error>``, skipped and not reached as ``<skipped>``."""
+    props = doc["properties"]
+    counts = _counts(doc)
+    suite = ET.Element(
+        "testsuite",
+        name="ntkverify.nightly",
+        tests=str(len(props)),
+        failures=str(counts.get("failed", 0) + counts.get("finding", 0)),
+        errors=str(counts.get("error", 0)),
+        skipped=str(counts.get("skipped", 0) + counts.get("not-reached", 0)),
+        time=f"{sum(p['elapsed_s'] for p in props):.3f}",
+        timestamp=doc["started"],
+    )
+    for p in props:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"ntkverify.nightly.{p['kind']}", name=p["label"], time=f"{p['elapsed_s']:.3f}"
+        )
+        ET.SubElement(case, "properties")
+        for key in ("examples", "failures", "tightest_margin"):
+            ET.SubElement(case[0], "property", name=key, value=str(p[key]))
+        text = p["counterexample"] or p["judgement"] or p["error"] or ""
+        if p["status"] in ("failed", "finding"):
+            ET.SubElement(case, "failure", message=f"{p['status']}: {p['label']}").text = text
+        elif p["status"] == "error":
+            ET.SubElement(case, "error", message=(p["error"] or "")[:200]).text = text
+        elif p["status"] in ("skipped", "not-reached"):
+            ET.SubElement(case, "skipped", message=p["error"] or p["status"])
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# HTML with trend plots
+
+
+def _png(fig) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def eventful_properties(history: list[dict[str, Any]], limit: int = PLOTTED_PROPERTIES) -> list[str]:
+    """Labels whose clipped margin moved most over the history (ties: the tightest tonight)."""
+    if not history:
+        return []
+    spans = {}
+    for label in history[-1]["properties"]:
+        values = [clipped(decode_float(n["properties"][label]["margin"])) for n in history if label in n["properties"]]
+        values = [v for v in values if not math.isnan(v)]
+        if values:
+            spans[label] = (max(values) - min(values), -values[-1])
+    return sorted(spans, key=spans.get, reverse=True)[:limit]
+
+
+def trend_plots(history: list[dict[str, Any]]) -> str:
+    """One PNG (base64) of three panels over the nights: clipped tightest margins of the most eventful
+    properties, failing and not-reached pair counts, and times (total, and each benchmark's min relative to its
+    first night)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 8.5))
+    ax_m, ax_f, ax_t = fig.subplots(3, 1, sharex=True)
+    x = list(range(len(history)))
+    for label in eventful_properties(history):
+        ys = [
+            clipped(decode_float(n["properties"][label]["margin"])) if label in n["properties"] else math.nan
+            for n in history
+        ]
+        ax_m.plot(x, ys, marker="o", label=label)
+    ax_m.set_ylim(-0.05, 1.05)
+    ax_m.set_ylabel("tightest margin\n(clipped to [0, 1])")
+    if ax_m.lines:
+        ax_m.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    failing = [sum(p["status"] in FAILING for p in n["properties"].values()) for n in history]
+    unreached = [sum(p["status"] == "not-reached" for p in n["properties"].values()) for n in history]
+    ax_f.bar(x, failing, color="tab:red", label="failing pairs")
+    ax_f.plot(x, unreached, color="tab:gray", marker="s", label="not reached")
+    ax_f.set_ylabel("pairs")
+    ax_f.legend(fontsize=7, loc="upper left")
+    ax_t.plot(x, [n["elapsed_s"] for n in history], color="black", marker="o", label="whole night (s)")
+    ax_t.set_ylabel("seconds")
+    ax_r = ax_t.twinx()
+    names = sorted({name for n in history for name in n["benchmarks"]})
+    for name in names:
+        first = next(n["benchmarks"][name] for n in history if name in n["benchmarks"])
+        ax_r.plot(
+            x, [n["benchmarks"].get(name, math.nan) / first for n in history], ls="--", lw=1, marker=".", label=name
+        )
+    ax_r.set_ylabel("benchmark min / first night")
+    if names:
+        ax_r.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.08, 0.5))
+    ax_t.legend(fontsize=7, loc="upper left")
+    ax_t.set_xticks(x, [n["started"][:16].replace("T", " ") for n in history], rotation=45, ha="right", fontsize=7)
+    ax_t.set_xlabel("night")
+    return _png(fig)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
+.bad{background:#fdd}.ok{background:#dfd}.warn{background:#ffd}.banner{font-size:1.4em;padding:.5em;margin:.5em 0}
+code{font-size:12px}details pre{white-space:pre-wrap;max-width:1100px}"""
+
+
+def _cell(text) -> str:
+    return f"<td>{html.escape(str(text))}</td>"
+
+
+def render_html(doc: dict[str, Any], history: list[dict[str, Any]]) -> str:
+    cmp = doc["comparison"]
+    e = html.escape
+    css = "bad" if cmp["regressions"] else "ok"
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>ntkverify nightly {e(doc['run_id'])}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>ntkverify nightly {e(doc['run_id'])}</h1>",
+        f"<div class='banner {css}'>{e(headline(doc))}</div>",
+        f"<p>Baseline: {e(str(cmp['baseline_run_id'] or 'none'))}; device {e(doc['environment']['device'])}; "
+        f"{doc['profile']['max_examples']} examples per property; margin drop flagged above "
+        f"{cmp['margin_drop']:g}, benchmark slowdown above {cmp['bench_threshold']:.0%}.</p>",
+        "<h2>Regressions</h2>",
+    ]
+    if cmp["regressions"]:
+        parts.append("<table><tr><th>kind</th><th>name</th><th>before</th><th>after</th><th>detail</th></tr>")
+        for r in cmp["regressions"]:
+            parts.append(
+                "<tr class='bad'>" + "".join(_cell(r[k]) for k in ("kind", "name", "before", "after", "detail"))
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>None.</p>")
+    if cmp["notes"]:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in cmp["notes"]) + "</ul>")
+    if doc["not_reached"]:
+        parts.append(
+            "<h2>Not reached within the time budget</h2><p>"
+            + ", ".join(f"<code>{e(x)}</code>" for x in doc["not_reached"])
+        )
+    if history:
+        parts.append(f"<h2>Trends over {len(history)} nights</h2>")
+        parts.append(f"<img alt='trend plots' src='data:image/png;base64,{trend_plots(history)}'>")
+    parts.append(
+        "<h2>Properties</h2><table><tr><th>property</th><th>kind</th><th>status</th><th>examples</th>"
+        "<th>failures</th><th>tightest margin</th><th>time (s)</th><th>case</th></tr>"
+    )
+    for p in sorted(doc["properties"], key=_row_order):
+        row = "bad" if p["status"] in FAILING else ("warn" if p["status"] == "not-reached" else "")
+        detail = p["counterexample"] or p["error"] or p["judgement"] or p["tightest_case"] or ""
+        parts.append(
+            f"<tr class='{row}'>"
+            + "".join(_cell(p[k]) for k in ("label", "kind", "status", "examples", "failures"))
+            + _cell(_margin(p["tightest_margin"]))
+            + _cell(f"{p['elapsed_s']:.1f}")
+            + f"<td><details><summary>case</summary><pre>{e(detail)}</pre></details></td></tr>"
+        )
+    parts.append("</table>")
+    bench = doc["benchmarks"]
+    parts.append(f"<h2>Benchmarks ({e(bench['status'])})</h2>")
+    if bench["results"]:
+        parts.append(f"<p>{e(bench['machine'])}</p><table><tr><th>benchmark</th><th>min (s)</th><th>median (s)</th>")
+        parts.append("<th>rounds</th></tr>")
+        for b in bench["results"]:
+            parts.append(
+                f"<tr>{_cell(b['fullname'])}{_cell(format(b['min'], '.4g'))}{_cell(format(b['median'], '.4g'))}"
+                f"{_cell(b['rounds'])}</tr>"
+            )
+        parts.append("</table>")
+    elif bench.get("error"):
+        parts.append(f"<pre>{e(bench['error'][-1500:])}</pre>")
+    env = ", ".join(f"{k} {v}" for k, v in doc["environment"].items())
+    parts.append(f"<p><small>{e(env)}; schema {e(doc['schema'])} v{doc['schema_version']}</small></p></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_all(doc: dict[str, Any], output: Path, history_path: Path) -> dict[str, Path]:
+    """Write ``nightly.json``, ``nightly.md`` and ``nightly.junit.xml``, append the night to the history, then
+    write ``nightly.html`` with the trends of the whole history (tonight included)."""
+    output = Path(output)
+    files = {
+        "json": write_text_atomic(output / "nightly.json", json.dumps(doc, indent=1, allow_nan=False) + "\n"),
+        "md": write_text_atomic(output / "nightly.md", render_markdown(doc)),
+        "junit": write_text_atomic(output / "nightly.junit.xml", render_junit(doc)),
+    }
+    append_history(history_path, history_entry(doc))
+    files["history"] = Path(history_path)
+    files["html"] = write_text_atomic(output / "nightly.html", render_html(doc, read_history(history_path)))
+    return files

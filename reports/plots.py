@@ -1,0 +1,149 @@
+"""PNG plots of reports (matplotlib, Agg backend: no display needed).
+
+* :func:`case_plot` — a case against its property: the spectrum of K (sorted eigenvalues of its symmetric
+  part, ``eigvalsh``) with the verdict's bound and observed value drawn on it; for a differential failure
+  (an agreement verdict, see :func:`is_differential`) the entrywise error |A − B| / allowed as a heat map.
+* :func:`property_plot` — the distribution of a property's normalised margins, with the tightest one marked,
+  next to its tightest case drawn as above.
+
+Every function returns the PNG bytes, so a caller can write a file or embed them (base64) in HTML.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib import ticker  # noqa: E402
+
+from ntkverify.properties.core import Verdict  # noqa: E402
+
+_DPI = 80
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI)  # layout="constrained" places everything: one draw, no tight bbox
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def is_differential(verdict: Verdict) -> bool:
+    """An agreement verdict of the catalogue: max_ij |A − B|_ij / allowed_ij against the bound 1, with the
+    worst entry named in its notes (``ntkverify.properties.catalogue.agreement``)."""
+    return verdict.side == "upper" and verdict.bound == 1.0 and "worst entry" in verdict.notes
+
+
+def entry_errors(K: torch.Tensor, reference: torch.Tensor, allowed: torch.Tensor) -> np.ndarray:
+    """|K − reference| / allowed entrywise (inf where the allowance is 0 and the entries differ)."""
+    diff = (K - reference).abs()
+    safe = torch.where(allowed > 0, allowed, torch.ones_like(allowed))
+    ratio = torch.where(allowed > 0, diff / safe, torch.where(diff > 0, torch.inf, 0.0))
+    return ratio.cpu().numpy()
+
+
+def _text(ax, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=9, transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None) -> None:
+    sym = ((K + K.T) / 2).cpu()
+    eig = torch.linalg.eigvalsh(sym).numpy()
+    ax.plot(np.arange(1, eig.size + 1), eig, "o-", ms=4, label="eigenvalues of (K + Kᵀ)/2")
+    if verdict is not None and math.isfinite(verdict.bound):
+        ax.axhline(verdict.bound, color="tab:red", ls="--", label=f"bound ({verdict.side}) {verdict.bound:.4g}")
+        if math.isfinite(verdict.observed):
+            ax.axhline(verdict.observed, color="tab:orange", ls=":", label=f"observed {verdict.observed:.4g}")
+    # symlog: the small eigenvalues (λ_min near the bound 0) stay visible next to λ_max; few ticks keep it fast
+    span = max(float(np.abs(eig).max()), 1e-300)
+    linthresh = max(span * 1e-8, 1e-300)
+    ax.set_yscale("symlog", linthresh=linthresh)
+    locator = ticker.SymmetricalLogLocator(linthresh=linthresh, base=10)
+    locator.set_params(numticks=6)
+    ax.yaxis.set_major_locator(locator)
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0e}" if v else "0"))  # no mathtext
+    ax.set_xlabel("index (ascending)")
+    ax.set_ylabel("eigenvalue")
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def _heat(ax, fig, errors: np.ndarray) -> None:
+    finite = np.where(np.isfinite(errors), errors, np.nan)
+    top = np.nanmax(finite) if np.isfinite(finite).any() else 1.0
+    image = ax.imshow(np.where(np.isfinite(errors), errors, top), cmap="magma", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="|Δ| / allowed  (> 1 violates)")
+    if errors.shape[0] <= 16:
+        ax.set_xticks(range(errors.shape[1]))
+        ax.set_yticks(range(errors.shape[0]))
+    ax.set_xlabel("j")
+    ax.set_ylabel("i")
+
+
+def _draw_case(ax, fig, K, verdict, errors, note) -> None:
+    if errors is not None and errors.size:
+        _heat(ax, fig, errors)
+    elif K is not None and K.numel():
+        _spectrum(ax, K, verdict)
+    else:
+        _text(ax, note or "no kernel matrix available for this case")
+
+
+def _draw_margins(ax, margins: list[float], tightest: float) -> None:
+    values = np.asarray([m for m in margins if math.isfinite(m)], dtype=float)
+    if not values.size:
+        _text(ax, "no finite margins recorded")
+        return
+    ax.hist(values, bins=min(30, max(5, values.size // 2)), color="tab:blue", alpha=0.8)
+    if math.isfinite(tightest):
+        ax.axvline(tightest, color="tab:red", ls="--", label=f"tightest {tightest:.3g}")
+        ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlabel("normalised margin (≥ 0 holds)")
+    ax.set_ylabel("examples")
+
+
+def case_plot(
+    K: torch.Tensor | None,
+    verdict: Verdict | None,
+    *,
+    title: str,
+    errors: np.ndarray | None = None,
+    note: str = "",
+) -> bytes:
+    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map) as PNG bytes."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
+    _draw_case(ax, fig, K, verdict, errors, note)
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)
+
+
+def property_plot(
+    margins: list[float],
+    tightest: float,
+    *,
+    title: str,
+    K: torch.Tensor | None = None,
+    verdict: Verdict | None = None,
+    errors: np.ndarray | None = None,
+    with_case: bool = False,
+) -> bytes:
+    """One figure per property run: its margin distribution and, with ``with_case``, its tightest case drawn
+    as in :func:`case_plot` (one figure, one encoding: plots are a large share of a run's reporting time)."""
+    fig, axes = plt.subplots(
+        1, 2 if with_case else 1, figsize=(9.4 if with_case else 4.6, 3.2), squeeze=False, layout="constrained"
+    )
+    _draw_margins(axes[0, 0], margins, tightest)
+    axes[0, 0].set_title("margins", fontsize=9)
+    if with_case:
+        _draw_case(axes[0, 1], fig, K, verdict, errors, verdict.notes if verdict else "")
+        axes[0, 1].set_title("tightest case", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    return _png(fig)

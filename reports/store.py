@@ -1,0 +1,135 @@
+"""Crash- and concurrency-safe writing of report files and folders.
+
+* A file is written to a temporary name in its own folder and renamed into place (``os.replace`` is atomic on
+  POSIX), so a reader sees the old file or the new one, never half of one.
+* A report folder is built under a temporary name inside the root and renamed to a name no other writer can
+  pick (UTC time, a slug, the process id and 8 random hex digits); ``os.rename`` onto an existing non-empty
+  folder fails rather than overwrite it.
+* The root's ``index.jsonl`` gets one JSON line per report, appended by a single ``write`` on a descriptor
+  opened with ``O_APPEND`` while holding an exclusive ``fcntl.flock``, so lines from concurrent writers
+  (pytest-xdist workers) never interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import math
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+INDEX = "index.jsonl"
+
+
+def utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def timestamp(moment: _dt.datetime | None = None) -> str:
+    return (moment or utc_now()).strftime("%Y%m%dT%H%M%SZ")
+
+
+def slug(text: str, limit: int = 60) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit] or "report"
+
+
+def jnum(value: float | int | None) -> float | int | str | None:
+    """A number for strict JSON: finite values as they are, ±inf and NaN as the strings "inf", "-inf", "nan"."""
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def unjnum(value) -> float:
+    return float(value) if value is not None else math.nan
+
+
+def dumps(record: Any) -> str:
+    return json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def unique_name(prefix: str) -> str:
+    return f"{timestamp()}-{slug(prefix)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def staged_folder(root: Path, prefix: str) -> Iterator[tuple[Path, Path]]:
+    """Yields ``(staging, final)``: write into ``staging``; on success it is renamed to ``final``, on error it
+    is removed. ``final`` is known in advance so the files may mention their own path. Its name carries the
+    time, the process id and 32 random bits; should it exist all the same, the rename fails (a non-empty
+    folder is never replaced) and so does the write."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    staging.mkdir()
+    final = root / unique_name(prefix)
+    try:
+        yield staging, final
+        if final.exists():
+            raise FileExistsError(f"report folder {final} exists; not overwriting it")
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def new_run_folder(root: Path, prefix: str) -> Path:
+    """A new, empty folder ``root/<prefix>-<UTC time>`` (``-2``, ``-3``, … appended when taken)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    base = f"{prefix}-{timestamp()}"
+    for k in range(1, 1000):
+        path = root / (base if k == 1 else f"{base}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free run folder name {base}-* under {root}")
+
+
+def append_index(root: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line to ``root/index.jsonl`` (module docstring: O_APPEND + flock, one write)."""
+    line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    fd = os.open(Path(root) / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def read_index(root: Path) -> list[dict[str, Any]]:
+    path = Path(root) / INDEX
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
