@@ -32,7 +32,9 @@ def test_needs_cuda():
 
 
 def pytest_in(folder, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("NTKVERIFY_DEVICE", "PYTEST_ADDOPTS")}
+    """pytest in a fresh process under the ``dev`` profile (20 examples), whatever profile this run uses."""
+    drop = ("NTKVERIFY_DEVICE", "PYTEST_ADDOPTS", "CI", "NTKVERIFY_PROFILE")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=folder,
