@@ -165,21 +165,26 @@ def _relu_blocks(theta, h, hbar, outer_norm, live, depth: int, keep: bool):
     sin θ = √(h h̄),  h' = h − (sin θ − θ cos θ)/π,  θ' = 2 arcsin √(h'/2),  h̄' = 2 − h' (θ' ≤ π/2, h̄' ≥ 1).
     ``live`` is None when no row is zero. The G, Ġ lists hold every layer only when ``keep``.
     """
-    cos = 1 - h
+    cos = torch.rsub(h, 1.0)
     G = outer_norm * cos
     K = G.clone() if keep else G
     Gs, Gds = [G], [None]
-    for _ in range(2, depth + 1):
-        Gdot = theta.mul(-1 / math.pi).add_(1)
+    for layer in range(2, depth + 1):
+        # fused passes (addcmul, rsub, alpha=): this loop is the hot path of the analytic kernels
+        Gdot = torch.rsub(theta, 1.0, alpha=1 / math.pi)
         if live is not None:
             Gdot.mul_(live)
-        s = torch.sqrt(h * hbar).sub_(theta * cos)
+        s = torch.sqrt(h * hbar).addcmul_(theta, cos, value=-1.0)
         _series_fix(s, theta)
         h = h.sub(s, alpha=1 / math.pi).clamp_(0.0, 1.0)
-        theta = torch.sqrt(h / 2).arcsin_().mul_(2)
-        cos, hbar = 1 - h, 2 - h
-        G = outer_norm * cos
-        K = K.mul_(Gdot).add_(G)
+        theta = torch.sqrt(h * 0.5).arcsin_().mul_(2)
+        cos, hbar = torch.rsub(h, 1.0), torch.rsub(h, 2.0)
+        K.mul_(Gdot)
+        if keep or layer == depth:
+            G = outer_norm * cos
+            K.add_(G)
+        else:
+            K.addcmul_(outer_norm, cos)
         if keep:
             Gs.append(G)
             Gds.append(Gdot)
