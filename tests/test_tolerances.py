@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 from ntkverify import analytic, tolerances
 from ntkverify.device import unit_roundoff
+from ntkverify.properties.oracle import textbook_ntk
 from tests.reference import mp_limiting
 
 U64 = unit_roundoff(torch.float64)
@@ -75,21 +76,6 @@ def test_limiting_entry_error_bounds_the_analytic_engine(kind, depth):
     assert budget <= 1e-12 * float((X**2).sum(1).max())
 
 
-def _arccos_limiting(X: np.ndarray, depth: int, dtype) -> np.ndarray:
-    """The arccos-based recursion of spec Appendix A, in the given numpy dtype (the √u-sensitive path)."""
-    X = X.astype(dtype)
-    G = X @ X.T
-    K = G.copy()
-    for _ in range(2, depth + 1):
-        g = np.sqrt(np.diag(G))
-        nrm = np.outer(g, g)
-        th = np.arccos(np.clip(G / nrm, -1, 1))
-        Gn = nrm * (np.sin(th) + (np.pi - th) * np.cos(th)) / np.pi
-        K = K * ((np.pi - th) / np.pi) + Gn
-        G = Gn
-    return K
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_general_budget_covers_the_sqrt_u_regime_of_arccos(dtype):
     """With a near-duplicate pair, arccos loses √u (spec §4.4); the general budget with ρ̄ ≈ 1 covers the
@@ -97,7 +83,7 @@ def test_general_budget_covers_the_sqrt_u_regime_of_arccos(dtype):
     X = _adversarial_data("near_duplicate", np.random.default_rng(3))
     depth = 3
     K_mp, G_mp, _ = mp_limiting(X, depth)
-    err = np.abs(_arccos_limiting(X, depth, dtype).astype(np.float64) - K_mp).max()
+    err = np.abs(_arccos_limiting_in(X, depth, dtype).astype(np.float64) - K_mp).max()
     scale = float((X**2).sum(1).max())
     torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
     rho = max(abs(G[i, j]) / math.sqrt(G[i, i] * G[j, j]) for G in G_mp for i in range(5) for j in range(5) if i != j)
@@ -190,3 +176,8 @@ def test_tau_id_and_inequality_tolerance():
 def test_bad_arguments_raise_value_errors_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def _arccos_limiting_in(X: np.ndarray, depth: int, dtype) -> np.ndarray:
+    """The arccos-based textbook recursion (the √u-sensitive path) evaluated in the given numpy dtype."""
+    return textbook_ntk(X.astype(dtype), depth)
