@@ -10,12 +10,8 @@ from hypothesis import strategies as st
 from ntkverify.strategies import Case, Dataset, cases, datasets
 
 
-@dataclass(frozen=True, eq=False)
-class KernelCase:
-    """Data and the depth L (number of weight matrices) of the kernel evaluated on them."""
-
-    dataset: Dataset
-    depth: int
+class _Points:
+    """``X``, ``n`` and ``d`` of a case, read from its data set (``self.dataset``)."""
 
     @property
     def X(self) -> torch.Tensor:
@@ -28,6 +24,14 @@ class KernelCase:
     @property
     def d(self) -> int:
         return self.dataset.d
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCase(_Points):
+    """Data and the depth L (number of weight matrices) of the kernel evaluated on them."""
+
+    dataset: Dataset
+    depth: int
 
     def with_data(self, X: torch.Tensor) -> KernelCase:
         """The same case on other points (used by the minimiser); the law is kept only for the same points."""
@@ -55,7 +59,7 @@ def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
     return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
 
 
-class NetworkCase:
+class NetworkCase(_Points):
     """A case (data and architecture, :class:`ntkverify.strategies.Case`) with the seed of the network's weights;
     the network is rebuilt on demand by ``Architecture.build`` (the one description of the network)."""
 
@@ -63,16 +67,8 @@ class NetworkCase:
         self.case, self.weight_seed = case, weight_seed
 
     @property
-    def X(self) -> torch.Tensor:
-        return self.case.X
-
-    @property
-    def n(self) -> int:
-        return self.case.n
-
-    @property
-    def d(self) -> int:
-        return self.case.d
+    def dataset(self) -> Case:
+        return self.case
 
     def model(self):
         return self.case.architecture.build(torch.Generator().manual_seed(self.weight_seed), device="cpu")
