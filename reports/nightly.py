@@ -21,8 +21,8 @@ ones after it), in rounds sized from the measured seconds per example with a :da
 at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
 benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
 
-Sizes: the strategies draw n, d, depth and widths from fixed ranges (they take no profile-dependent size), so a
-night explores more cases of the same sizes as CI, not larger ones.
+Sizes: under the ``nightly`` profile the strategies' default bounds grow (n, d and widths doubled, depth + 2;
+:mod:`ntkverify.strategies.core`), so a night explores larger cases than CI as well as more of them.
 """
 
 from __future__ import annotations

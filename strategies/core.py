@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from hypothesis import event, reject, target
+from hypothesis import event, reject, settings, target
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
@@ -68,6 +68,18 @@ DEFAULT_MAX_N = 12
 DEFAULT_MAX_D = 12
 DEFAULT_MAX_DEPTH = 4
 DEFAULT_MAX_WIDTH = 64
+#: Under the ``nightly`` profile the default upper bounds of n, d and widths double and depth grows by 2, so a
+#: night explores larger cases than CI; explicit size arguments are never changed.
+NIGHTLY_SIZE_FACTOR, NIGHTLY_EXTRA_DEPTH = 2, 2
+
+
+def _default_max(base: int, *, depth: bool = False) -> int:
+    """A default upper bound, grown under the nightly profile (read when the strategy is first drawn from)."""
+    if settings._current_profile != "nightly":
+        return base
+    return base + NIGHTLY_EXTRA_DEPTH if depth else base * NIGHTLY_SIZE_FACTOR
+
+
 DEFAULT_WIDE_FACTOR = 4.0
 SHAPES = ("any", "pyramidal", "constant")
 MAX_SEED = 2**32 - 1
@@ -337,9 +349,9 @@ def _size_range(value, minimum: int, default_max: int) -> tuple[int, int] | None
 def _data_strategy(n, d, law_s, device, values=SIMPLE_VALUES, allow_zero_rows=True) -> SearchStrategy[Dataset]:
     """Draw the law (``None`` meaning an explicit array), then the sizes, then a seed or the entries."""
     n_s, d_s, n_range = (
-        _size(n, "n", 1, DEFAULT_MAX_N),
-        _size(d, "d", 1, DEFAULT_MAX_D),
-        _size_range(n, 1, DEFAULT_MAX_N),
+        _size(n, "n", 1, _default_max(DEFAULT_MAX_N)),
+        _size(d, "d", 1, _default_max(DEFAULT_MAX_D)),
+        _size_range(n, 1, _default_max(DEFAULT_MAX_N)),
     )
 
     @st.composite
@@ -447,7 +459,7 @@ class _ArchitectureSpec:
         if wide_layer is not None and wide_layer is not True:
             wide_layer = _checked_int(wide_layer, "wide_layer", 1)
         wide_factor = _positive_number(wide_factor, "wide_factor")
-        fixed, width = None, st.integers(1, DEFAULT_MAX_WIDTH)
+        fixed, width = None, st.integers(1, _default_max(DEFAULT_MAX_WIDTH))
         if isinstance(widths, SearchStrategy):
             width = widths.map(lambda w: _checked_int(w, "widths", 1))
         elif widths is not None:
@@ -465,7 +477,7 @@ class _ArchitectureSpec:
         least = 1 if wide_layer is None else (2 if wide_layer is True else wide_layer + 1)
         if isinstance(depth, int) and not isinstance(depth, bool) and depth < least:
             raise InvalidArgument(f"depth must be >= {least} with wide_layer={wide_layer!r}, got {depth}")
-        depth_s = _size(depth, "depth", least if depth is None else 1, DEFAULT_MAX_DEPTH)
+        depth_s = _size(depth, "depth", least if depth is None else 1, _default_max(DEFAULT_MAX_DEPTH, depth=True))
         if activation is None or isinstance(activation, SearchStrategy):
             activation_s = _activations(None) if activation is None else activation
         elif isinstance(activation, str) and activation in ACTIVATIONS:
@@ -500,10 +512,10 @@ class _ArchitectureSpec:
 
 def _architectures(d, n, spec_args) -> SearchStrategy[Architecture]:
     spec = _ArchitectureSpec.build(*spec_args)
-    d_s = _size(d, "d", 1, DEFAULT_MAX_D)
+    d_s = _size(d, "d", 1, _default_max(DEFAULT_MAX_D))
     if spec.wide_layer is not None and n is None:
         raise InvalidArgument("wide_layer needs n (the number of data points) to size the wide layer")
-    n_s = None if n is None else _size(n, "n", 1, DEFAULT_MAX_N)
+    n_s = None if n is None else _size(n, "n", 1, _default_max(DEFAULT_MAX_N))
 
     @st.composite
     def draw_architecture(draw):

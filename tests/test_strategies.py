@@ -202,3 +202,18 @@ def test_target_margin_negates_and_normalises(margin):
 def test_target_margin_rejects_a_bad_scale():
     with pytest.raises(InvalidArgument, match="scale"):
         target_margin(1.0, scale=0.0)
+
+
+def test_nightly_profile_draws_larger_cases(monkeypatch):
+    """Under ``nightly`` the default bounds of n, d and widths double and depth grows by 2 (CI sizes stay)."""
+    from hypothesis import find, settings
+    from hypothesis.errors import NoSuchExample
+
+    from ntkverify.strategies import architectures, datasets
+
+    quick = settings(max_examples=200, database=None, derandomize=True)
+    with pytest.raises(NoSuchExample):
+        find(datasets(distribution="sphere"), lambda ds: ds.n > 12, settings=quick)
+    monkeypatch.setattr(settings, "_current_profile", "nightly")
+    assert find(datasets(distribution="sphere"), lambda ds: ds.n > 12, settings=quick).n == 13
+    assert find(architectures(d=1), lambda a: a.depth > 4, settings=quick).depth == 5
