@@ -19,6 +19,7 @@ import torch
 from hypothesis import strategies as st
 
 from ntkverify import bounds
+from ntkverify.empirical import empirical_ntk
 from ntkverify.properties.cases import KernelCase, NetworkCase, _degenerate, kernel_cases, network_cases
 from ntkverify.properties.core import Kind, Property, Verdict, register
 from ntkverify.strategies import get_distribution
@@ -91,7 +92,10 @@ def _relu_networks(subject=None):
 
 def _empirical_check(bound: bounds.Bound):
     def check(subject, nc: NetworkCase) -> Verdict:
-        bcase = bounds.EmpiricalCase(nc.X, nc.weights())
+        model = nc.model()
+        # the kernel under test is the engine's fast path; the bound's own forward pass supplies F_l, B_l
+        K_bar = empirical_ntk(model, nc.X, method="layerwise")
+        bcase = bounds.EmpiricalCase(nc.X, [W.detach() for W in model.weights], kernel=K_bar)
         reason = bound.out_of_scope(bcase)
         if reason is not None:
             return _vacuous(reason)
@@ -120,9 +124,19 @@ def _prob_trial(bound: bounds.Bound):
 _KIND = {bounds.Kind.DET: Kind.DET, bounds.Kind.PROB: Kind.PROB, bounds.Kind.CONJ: Kind.CONJ}
 
 
-def _property_of(bound: bounds.Bound) -> Property:
+def _properties_of(bound: bounds.Bound) -> list[Property]:
+    """The bound as a property of the kernels it applies to; the bounds that hold for any kernel matrix
+    (:mod:`ntkverify.bounds.matrix`: PSD, trivial, 2×2 interlacing, Gershgorin, λ_max) run on the limiting and
+    on the empirical NTK."""
+    props = [_property_of(bound)]
+    if bound.bound_fn.__module__ == bounds.matrix.__name__:
+        props.append(_property_of(bound, empirical=True))
+    return props
+
+
+def _property_of(bound: bounds.Bound, empirical: bool = False) -> Property:
     common = dict(
-        name=f"bound:{bound.name}",
+        name=f"bound:{bound.name}" + ("@empirical" if empirical else ""),
         statement=bound.statement,
         citation=bound.citation,
         kind=_KIND[bound.kind],
@@ -131,13 +145,13 @@ def _property_of(bound: bounds.Bound) -> Property:
     )
     if bound.kind is bounds.Kind.PROB:
         return Property(
-            kernels=("limiting-ntk", "statistics"),
+            kernels=("limiting-ntk-bounds", "statistics"),
             trial=_prob_trial(bound),
             delta=PROB_DELTA,
             trials=PROB_TRIALS,
             **common,
         )
-    if bound.name.startswith("emp_"):
+    if empirical or bound.name.startswith("emp_"):
         return Property(kernels=("empirical-ntk",), check=_empirical_check(bound), strategy=_relu_networks, **common)
     return Property(
         kernels=("limiting-ntk-bounds",), check=_limiting_check(bound), strategy=_limiting_strategy(bound), **common
@@ -145,4 +159,5 @@ def _property_of(bound: bounds.Bound) -> Property:
 
 
 for _bound in bounds.all_bounds():
-    register(_property_of(_bound))
+    for _prop in _properties_of(_bound):
+        register(_prop)
