@@ -300,3 +300,15 @@ def test_chunks_hold_at_most_two_blocks_of_features(monkeypatch):
     blocked = empirical_ntk(model, X, chunk=4)
     assert sizes == [4, 4, 2, 4, 2, 2]  # blocks (0,0) (0,1) (0,2) | (1,1) (1,2) | (2,2)
     assert max_diff(blocked, whole) <= 2 * agreement_tolerance(arch, ("layerwise",), (whole,))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("method", METHODS)
+def test_cuda_matches_cpu(method):
+    """The same network (same seed) on CUDA and on the CPU gives the same K̄ within the summed entry budgets."""
+    arch = Architecture(5, (32, 16), "relu")
+    X = torch.randn(7, 5, dtype=torch.float64, generator=gen(3))
+    cpu = empirical_ntk(arch.build(gen(4), device="cpu"), X, method=method)
+    cuda = empirical_ntk(arch.build(gen(4), device="cuda"), X.cuda(), method=method).cpu()
+    tol = agreement_tolerance(arch, [method, method], [cpu, cuda])
+    assert float((cuda - cpu).abs().max()) <= tol
