@@ -238,11 +238,13 @@ def _general_blocks(rec: _Recursion, gram: torch.Tensor, qi: list, qj: list, kee
 # driver
 
 
-def _run(X, rec: _Recursion, *, keep: bool, device, tile) -> LayerKernels:
+def _run(X, rec: _Recursion, *, keep: bool, device, tile, nngp: bool = True) -> LayerKernels:
+    """Evaluate the recursion tile by tile. ``keep``: store every G⁽ˡ⁾ and Ġ⁽ˡ⁾; otherwise only K and, when
+    ``nngp``, G⁽ᴸ⁾ (so the NTK alone costs one N × N matrix, not two)."""
     X = as_data(X, "X", device=device)
     tile = _tile(X, tile)
     n = X.shape[0]
-    count = rec.depth if keep else 1
+    count = rec.depth if keep else int(nngp)
     new = lambda: torch.empty((n, n), dtype=X.dtype, device=X.device)  # noqa: E731
     K, Gs, Gds = new(), [new() for _ in range(count)], [None] + [new() for _ in range(count - 1)]
     relu_path = rec.activation.name == "relu" and rec.b == 0.0
@@ -325,7 +327,7 @@ def limiting_ntk(X, depth: int, *, activation="relu", device=None, tile: int | N
     K⁽ᴸ⁾_ii = L‖x_i‖² for ReLU. Raises ``ValueError`` for invalid X (see :func:`ntkverify.validation.as_data`),
     depth < 1 or an unknown activation.
     """
-    return _run(X, _seed(depth, activation), keep=False, device=device, tile=tile).K
+    return _run(X, _seed(depth, activation), keep=False, device=device, tile=tile, nngp=False).K
 
 
 def limiting_nngp(X, depth: int, *, activation="relu", device=None, tile: int | None = None) -> torch.Tensor:
@@ -346,7 +348,7 @@ def standard_ntk(
 ) -> torch.Tensor:
     """The limiting NTK Θ⁽ᴸ⁾ in the standard parameterisation (module docstring; σ_w, σ_b in every layer)."""
     rec = _standard(X, depth, sigma_w, sigma_b, activation)
-    return _run(X, rec, keep=False, device=device, tile=tile).K
+    return _run(X, rec, keep=False, device=device, tile=tile, nngp=False).K
 
 
 def standard_nngp(
