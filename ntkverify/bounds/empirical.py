@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ntkverify import spectra
-from ntkverify.bounds._util import cert, lmin, maximum, minimum, product, total
+from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, product, total
 from ntkverify.bounds.core import Bound, Kind, Side, register
 from ntkverify.bounds.limiting import degeneracy
 from ntkverify.tolerances import tau_id
@@ -73,17 +73,25 @@ def _euler_defect(case):
 
 
 def _lipschitz_ratio(case):
-    """B7: ``max_k max_{i≠j} ||f_k(x_i) − f_k(x_j)|| / (Π_{l≤k} ||W_l||_op ||x_i − x_j||)`` over k = 1..L−1
-    (≤ 1 since ReLU is 1-Lipschitz), with relative error ``τ_id``."""
-    dx = torch.cdist(case.X, case.X)
+    """B7: ``max_k max_{i≠j} ||f_k(x_i) − f_k(x_j)|| / (Π_{l≤k} ||W_l||_op ||x_i − x_j|| (1 + τ) + τ (||f_k(x_i)||
+    + ||f_k(x_j)||))`` over k = 1..L−1, ≤ 1 since ReLU is 1-Lipschitz; ``τ = τ_id``.
+
+    The term ``τ(||f_k(x_i)|| + ||f_k(x_j)||)`` bounds the rounding of the computed features, which does not
+    shrink with ``||x_i − x_j||``: without it two nearly identical inputs (a gap of 1e−300, say) would make the
+    computed quotient rounding noise over a vanishing distance (observed: 1e+294). ``(1 + τ)`` covers the
+    rounding of the distances and of the operator norms."""
+    tau = tau_id(case.depth, case.d, case.widths, case.X.dtype)
+    dx = exact_cdist(case.X, case.X)
     mask = dx > 0
     best, op = 0.0, 1.0
     for k in range(1, case.depth):
         op *= float(torch.linalg.matrix_norm(case.weights[k - 1], ord=2))
         if bool(mask.any()) and op > 0:
-            ratio = torch.cdist(case.F[k], case.F[k])[mask] / (op * dx[mask])
+            norms = torch.linalg.vector_norm(case.F[k], dim=1)
+            allowed = op * dx * (1 + tau) + tau * (norms[:, None] + norms[None, :])
+            ratio = exact_cdist(case.F[k], case.F[k])[mask] / allowed[mask]
             best = max(best, float(ratio.max()))
-    return cert(case, best, tau_id(case.depth, case.d, case.widths, case.X.dtype) * max(best, 1.0), "ratio")
+    return cert(case, best, tau * max(best, 1.0), "ratio")
 
 
 def _narrow_features(case):

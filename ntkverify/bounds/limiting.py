@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ntkverify.bounds._util import cert, lmin, maximum, minimum, monotone_error, product, total
+from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, monotone_error, product, total
 from ntkverify.bounds.core import Bound, Kind, Side, register
 from ntkverify.device import unit_roundoff
 from ntkverify.hermite import mu_relu, mu_relu_derivative
@@ -262,10 +262,11 @@ def _k_monotone(case):
 
 def _direction_gaps(case) -> tuple[torch.Tensor, torch.Tensor]:
     """``||x̂_i − x̂_j||`` and ``||x̂_i + x̂_j||`` for unit rows ``x̂`` (zero rows stay 0). Unlike ``1 − ρ_ij``,
-    these resolve angles down to rounding, not to ``sqrt(u)`` (spec §4.4)."""
+    these resolve angles down to rounding, not to ``sqrt(u)`` (spec §4.4) — provided the distances come from the
+    differences themselves (:func:`exact_cdist`), not from the Gram expansion."""
     norms = torch.linalg.vector_norm(case.X, dim=1)
     U = case.X / torch.where(norms > 0, norms, torch.ones_like(norms))[:, None]
-    return torch.cdist(U, U), torch.cdist(U, -U)
+    return exact_cdist(U, U), exact_cdist(U, -U)
 
 
 def degeneracy(case) -> str | None:
