@@ -36,7 +36,8 @@ class Margin:
 
     ``slack`` is signed (``observed − bound`` for a lower bound, ``bound − observed`` for an upper bound), so
     a negative slack is a violation before tolerance; ``tolerance = observed.error + bound.error``;
-    ``normalised = slack / scale`` with ``scale`` the case's natural size (e.g. the kernel's largest diagonal).
+    ``normalised = slack / scale`` with ``scale`` the case's natural size (e.g. the kernel's largest diagonal), at
+    least the magnitudes of both sides and the tolerance.
     """
 
     name: str
@@ -116,7 +117,10 @@ class Bound:
         observed = self.observe_fn(case)
         slack = observed.value - bound.value if self.side is Side.LOWER else bound.value - observed.value
         tolerance = inequality_tolerance(observed.error, bound.error)
-        return Margin(self.name, self.kind, self.side, observed, bound, tolerance, slack, case.scale)
+        # the case's natural size, but never below the compared numbers themselves: a ratio bound (≤ 1) on a
+        # network whose kernel has vanished (scale 1e-296) must not report a normalised margin of 1e+295
+        scale = max(case.scale, abs(observed.value), abs(bound.value), tolerance)
+        return Margin(self.name, self.kind, self.side, observed, bound, tolerance, slack, scale)
 
     def explain(self) -> str:
         rel = "≥" if self.side is Side.LOWER else "≤"
