@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "n×d float64 torch tensor to the n×n kernel matrix.",
     )
     check.add_argument("kernel", metavar="MODULE:CALLABLE")
-    check.add_argument("--claim", choices=CLAIMS, default="relu-ntk")
+    # validated by verify(), so that an unknown claim is a one-line usage error (exit 2) like the others
+    check.add_argument("--claim", default="relu-ntk", metavar="{" + ",".join(CLAIMS) + "}")
     check.add_argument("--depth", type=int, default=None, help="number of weight matrices L")
     check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
     check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")

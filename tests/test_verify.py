@@ -182,5 +182,6 @@ def test_check_command_exit_codes(tmp_path):
 
     assert run(f"{path}:good", "--claim", "two-layer-h", "--property", "reference-agreement").returncode == 0
     assert run(f"{path}:bad", "--claim", "two-layer-h", "--property", "reference-agreement").returncode == 1
-    usage = run(f"{path}:missing", "--claim", "two-layer-h")
-    assert usage.returncode == 2 and "usage error" in usage.stderr and len(usage.stderr.strip().splitlines()) == 1
+    for args in ((f"{path}:missing", "--claim", "two-layer-h"), (f"{path}:good", "--claim", "rbf")):
+        usage = run(*args)
+        assert usage.returncode == 2 and "usage error" in usage.stderr and len(usage.stderr.strip().splitlines()) == 1
