@@ -121,9 +121,6 @@ def _prob_trial(bound: bounds.Bound):
     return trial
 
 
-_KIND = {bounds.Kind.DET: Kind.DET, bounds.Kind.PROB: Kind.PROB, bounds.Kind.CONJ: Kind.CONJ}
-
-
 def _properties_of(bound: bounds.Bound) -> list[Property]:
     """The bound as a property of the kernels it applies to; the bounds that hold for any kernel matrix
     (:mod:`ntkverify.bounds.matrix`: PSD, trivial, 2×2 interlacing, Gershgorin, λ_max) run on the limiting and
@@ -139,11 +136,11 @@ def _property_of(bound: bounds.Bound, empirical: bool = False) -> Property:
         name=f"bound:{bound.name}" + ("@empirical" if empirical else ""),
         statement=bound.statement,
         citation=bound.citation,
-        kind=_KIND[bound.kind],
+        kind=bound.kind,
         limits=(f"assumptions: {bound.assumptions}",),
         tolerance_rule="τ(lhs) + τ(rhs): the certified error bars of both sides (spec §11.4)",
     )
-    if bound.kind is bounds.Kind.PROB:
+    if bound.kind is Kind.PROB:
         return Property(
             kernels=("limiting-ntk-bounds", "statistics"),
             trial=_prob_trial(bound),

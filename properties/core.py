@@ -16,17 +16,12 @@ Kernel names used in ``kernels``: ``limiting-ntk``, ``nngp``, ``h-infinity``, ``
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class Kind(str, enum.Enum):
-    DET = "DET"
-    PROB = "PROB"
-    CONJ = "CONJ"
+from ntkverify.registry import Kind, Registry
 
 
 @dataclass(frozen=True)
@@ -122,27 +117,21 @@ class Property:
             raise ValueError(f"{self.kind.value} property {self.name!r} needs check and strategy")
 
 
-_REGISTRY: dict[str, Property] = {}
+_REGISTRY: Registry[Property] = Registry("property")
 
 
 def register(prop: Property) -> Property:
-    if prop.name in _REGISTRY:
-        raise ValueError(f"property {prop.name!r} is already registered")
-    _REGISTRY[prop.name] = prop
-    return prop
+    return _REGISTRY.register(prop)
 
 
 def all_properties() -> list[Property]:
     _load_builtin()
-    return list(_REGISTRY.values())
+    return list(_REGISTRY)
 
 
 def get_property(name: str) -> Property:
     _load_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown property {name!r}; known: {sorted(_REGISTRY)}") from None
+    return _REGISTRY.get(name)
 
 
 def select(names: Iterable[str] | None = None, kinds: Iterable[str] | None = None) -> list[Property]:

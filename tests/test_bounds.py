@@ -93,7 +93,7 @@ def test_registry_lists_gets_and_explains():
         assert b.name in text and b.citation in text and b.kind.name in text
     assert {b.kind for b in bounds.all_bounds()} == set(Kind)
     assert all(b.kind is Kind.CONJ for b in bounds.all_bounds(Kind.CONJ))
-    with pytest.raises(ValueError, match="unknown bound 'nope'; known bounds: .*trivial_upper"):
+    with pytest.raises(ValueError, match="unknown bound 'nope'; known: .*trivial_upper"):
         bounds.get_bound("nope")
 
 

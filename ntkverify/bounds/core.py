@@ -13,16 +13,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ntkverify.registry import Kind, Registry
 from ntkverify.spectra import Certified
 from ntkverify.tolerances import inequality_tolerance
-
-
-class Kind(enum.Enum):
-    """How a violation must be read (spec §10 legend)."""
-
-    DET = "deterministic: holds for every input; a violation beyond tolerance is a bug"
-    PROB = "probabilistic: holds with the stated probability 1 - delta; a violation is a statistical event"
-    CONJ = "conjectural: numerically supported, unproven; a violation is a finding"
 
 
 class Side(enum.Enum):
@@ -131,34 +124,28 @@ class Bound:
                 f"  statement:   {self.statement}",
                 f"  assumptions: {self.assumptions}",
                 f"  holds with probability: {self.probability}",
-                f"  kind:        {self.kind.value}",
+                f"  kind:        {self.kind.description}",
                 f"  citation:    {self.citation}",
             ]
         )
 
 
-_REGISTRY: dict[str, Bound] = {}
+_REGISTRY: Registry[Bound] = Registry("bound")
 
 
 def register(bound: Bound) -> Bound:
     """Add ``bound`` to the registry (names are unique)."""
-    if bound.name in _REGISTRY:
-        raise ValueError(f"a bound named {bound.name!r} is already registered")
-    _REGISTRY[bound.name] = bound
-    return bound
+    return _REGISTRY.register(bound)
 
 
 def all_bounds(kind: Kind | None = None) -> tuple[Bound, ...]:
     """Every registered bound (optionally only those of one kind), sorted by name."""
-    return tuple(b for _, b in sorted(_REGISTRY.items()) if kind is None or b.kind is kind)
+    return tuple(b for b in sorted(_REGISTRY, key=lambda b: b.name) if kind is None or b.kind is kind)
 
 
 def get_bound(name: str) -> Bound:
     """The bound called ``name``; ``ValueError`` listing the known names otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown bound {name!r}; known bounds: {', '.join(sorted(_REGISTRY))}") from None
+    return _REGISTRY.get(name)
 
 
 def explain(name: str) -> str:
