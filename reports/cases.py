@@ -29,7 +29,8 @@ from ntkverify.architecture import Architecture
 from ntkverify.bounds.cases import Case as BoundCase
 from ntkverify.bounds.cases import EmpiricalCase
 from ntkverify.device import DEFAULT_DTYPE
-from ntkverify.properties.cases import KernelCase
+from ntkverify.empirical import empirical_ntk
+from ntkverify.properties.cases import KernelCase, NetworkCase
 from ntkverify.properties.subjects import KernelError
 from ntkverify.strategies import Case, Dataset, Distribution, get_distribution
 
@@ -250,8 +251,8 @@ def _replace_widths(a: Architecture, widths) -> Architecture:
 
 
 class StrategyCaseAdapter(DatasetAdapter):
-    """Engine-level properties: data and a network (architecture, designated wide layer). The weights are
-    drawn by the property's check from its own generator; the case stores what determines them."""
+    """A strategies :class:`~ntkverify.strategies.Case`: data and a network description (architecture,
+    designated wide layer)."""
 
     type_name = "network-case"
 
@@ -370,10 +371,42 @@ class EmpiricalCaseAdapter(CaseAdapter):
         return case.K
 
 
+class NetworkCaseAdapter(CaseAdapter):
+    """Engine-level properties: a strategies case and the seed of the network's N(0,1) weights, which rebuild
+    the network exactly (``NetworkCase.model``); data, depth and widths shrink through the case's adapter."""
+
+    type_name = "network-seed-case"
+
+    def __init__(self, inner: StrategyCaseAdapter):
+        self.inner = inner
+
+    def encode(self, nc: NetworkCase):
+        fields, arrays = self.inner.encode(nc.case)
+        return {**fields, "weight_seed": nc.weight_seed}, arrays
+
+    def decode(self, fields, arrays):
+        return NetworkCase(self.inner.decode(fields, arrays), int(fields["weight_seed"]))
+
+    def describe(self, nc: NetworkCase):
+        return {**self.inner.describe(nc.case), "weight_seed": nc.weight_seed}
+
+    def with_data(self, nc: NetworkCase, X):
+        return nc.with_data(X)
+
+    def smaller(self, nc: NetworkCase, subject):
+        for step, detail, case in self.inner.smaller(nc.case, subject):
+            yield step, detail, NetworkCase(case, nc.weight_seed)
+
+    def kernel(self, nc: NetworkCase, subject):
+        return empirical_ntk(nc.model(), nc.X)
+
+
+_STRATEGY_CASES = StrategyCaseAdapter()
 for _cls, _adapter in (
     (KernelCase, KernelCaseAdapter()),
     (Dataset, DatasetAdapter()),
-    (Case, StrategyCaseAdapter()),
+    (Case, _STRATEGY_CASES),
+    (NetworkCase, NetworkCaseAdapter(_STRATEGY_CASES)),
     (BoundCase, BoundCaseAdapter()),
     (EmpiricalCase, EmpiricalCaseAdapter()),
 ):
