@@ -90,32 +90,26 @@ class Architecture:
         if shape is not None and len(shape) == 2 and shape[1] != self.d:
             raise ValueError(f"X has {shape[1]} features but the architecture expects d={self.d}")
 
-    def analytic_layers(self, X, **kw) -> analytic.LayerKernels:
-        """Every layer of the limiting kernels of this architecture (seed or standard normalisation)."""
+    def _analytic(self, X, seed_fn, standard_fn, **kw):
+        """Call the seed-normalised or the standard-parameterisation kernel function with this network's numbers."""
         self._check_input(X)
         if self.parameterization == "seed":
-            return analytic.limiting_layers(X, self.depth, activation=self.activation, **kw)
-        return analytic.standard_layers(
+            return seed_fn(X, self.depth, activation=self.activation, **kw)
+        return standard_fn(
             X, self.depth, sigma_w=self.sigma_w, sigma_b=self.sigma_b or 0.0, activation=self.activation, **kw
         )
+
+    def analytic_layers(self, X, **kw) -> analytic.LayerKernels:
+        """Every layer of the limiting kernels of this architecture (seed or standard normalisation)."""
+        return self._analytic(X, analytic.limiting_layers, analytic.standard_layers, **kw)
 
     def analytic_ntk(self, X, **kw) -> torch.Tensor:
         """The infinite-width NTK this architecture's normalised empirical NTK converges to."""
-        self._check_input(X)
-        if self.parameterization == "seed":
-            return analytic.limiting_ntk(X, self.depth, activation=self.activation, **kw)
-        return analytic.standard_ntk(
-            X, self.depth, sigma_w=self.sigma_w, sigma_b=self.sigma_b or 0.0, activation=self.activation, **kw
-        )
+        return self._analytic(X, analytic.limiting_ntk, analytic.standard_ntk, **kw)
 
     def analytic_nngp(self, X, **kw) -> torch.Tensor:
         """The infinite-width covariance of the output (NNGP) of this architecture."""
-        self._check_input(X)
-        if self.parameterization == "seed":
-            return analytic.limiting_nngp(X, self.depth, activation=self.activation, **kw)
-        return analytic.standard_nngp(
-            X, self.depth, sigma_w=self.sigma_w, sigma_b=self.sigma_b or 0.0, activation=self.activation, **kw
-        )
+        return self._analytic(X, analytic.limiting_nngp, analytic.standard_nngp, **kw)
 
     def build(self, generator: torch.Generator, device=None) -> MLP:
         """The torch module of this architecture, every parameter N(0, 1) from ``generator`` (float64, on
