@@ -1,4 +1,4 @@
-"""Activations and their *dual* kernels (spec §4.2, §4.3).
+"""Activations and their *dual* kernels (docs/kernels.md#relu-closed-forms, #normalisations).
 
 For an activation φ and a centred Gaussian pair (u, v) with Var u = q1, Var v = q2, Cov(u, v) = c, the
 dual of φ is the pair of expectations
@@ -34,7 +34,8 @@ Dual = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, 
 def _correlation_angle(q1, q2, c):
     """θ = arccos(c/√(q1 q2)) clamped to [0, π], and the product √(q1 q2); zero variances give θ = π/2.
 
-    Near |ρ| = 1 this angle is only √u-accurate (spec §4.4); the ReLU path of ``ntkverify.analytic`` avoids it.
+    Near |ρ| = 1 this angle is only √u-accurate (docs/kernels.md#stable-evaluation); the ReLU path of
+    ``ntkverify.analytic`` avoids it.
     """
     scale = torch.sqrt(q1 * q2)
     rho = torch.where(scale > 0, c / torch.where(scale > 0, scale, 1.0), 0.0).clamp(-1.0, 1.0)
@@ -131,7 +132,7 @@ class Activation:
     """An activation φ with its derivative (the convention at kinks is part of the definition) and dual.
 
     ``c_sigma`` is 1/E[φ(g)²] for g ~ N(0,1): the factor that keeps the layer variance constant (2 for ReLU),
-    used by the seed-paper normalisation Π_l c_σ/n_l (spec §2; ADHLSW19b's c_σ).
+    used by the seed-paper normalisation Π_l c_σ/n_l (docs/model.md#seed-normalisation; ADHLSW19b's c_σ).
     ``homogeneous`` marks positively 1-homogeneous activations (φ(ct) = cφ(t) for c > 0).
     """
 

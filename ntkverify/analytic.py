@@ -1,6 +1,6 @@
 """Infinite-width kernels of bias-free and biased MLPs: limiting NTK, NNGP and Du et al.'s H∞.
 
-Notation (spec §4; NMM21): X ∈ R^{N×d} holds the data as rows, L is the number of weight matrices
+Notation (docs/model.md#notation; NMM21): X ∈ R^{N×d} holds the data as rows, L is the number of weight matrices
 (L − 1 hidden layers). In the seed paper's normalisation (NMM21 eq. (4), N(0,1) weights, Π_l 2/n_l):
 
     G⁽¹⁾ = K⁽¹⁾ = X Xᵀ
@@ -19,7 +19,8 @@ Relation (derived from positive homogeneity of ReLU; tested exactly): for ReLU a
 
     Θ⁽ᴸ⁾ = (σ_w²/d) (σ_w²/2)^{L−1} K⁽ᴸ⁾,    Σ⁽ᴸ⁾ = (σ_w²/d) (σ_w²/2)^{L−1} G⁽ᴸ⁾.
 
-Numerics (spec §4.4). For ReLU without bias every matrix is a function of the norms ‖x_i‖ and of the angles
+Numerics (docs/kernels.md#stable-evaluation). For ReLU without bias every matrix is a function of the norms ‖x_i‖ and
+of the angles
 θ⁽ˡ⁾_ij, since G⁽ˡ⁾_ij = ‖x_i‖‖x_j‖ cos θ⁽ˡ⁾_ij and Ġ⁽ˡ⁺¹⁾_ij = (π − θ⁽ˡ⁾_ij)/π. This engine tracks the angles
 instead of correlations, so that nothing is lost near ρ = ±1:
 
@@ -30,7 +31,8 @@ instead of correlations, so that nothing is lost near ρ = ±1:
 
 Every entry is then accurate to a few units of roundoff relative to ‖x_i‖‖x_j‖, not √u as with arccos.
 Other activations or a bias use the activation's dual (:mod:`ntkverify.activations`) on correlations, where
-the √u regime of spec §4.4 remains. All paths compute only the upper-triangular tiles, mirror them (exact
+the √u regime of docs/kernels.md#stable-evaluation remains. All paths compute only the upper-triangular tiles, mirror
+them (exact
 symmetry), and set the diagonal from its own one-dimensional recursion (exact diagonals); memory is
 O(N² + tile²) per returned matrix. Zero rows give zero rows and columns (σ'(0) = 0).
 """
@@ -123,7 +125,7 @@ def _unit_rows(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def first_layer_angles(Xi: torch.Tensor, Xj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """θ_ij = ∠(x_i, x_j) ∈ [0, π] between the unit rows of ``Xi`` and ``Xj``, with h = 1 − cos θ and
-    h̄ = 1 + cos θ (spec §4.4).
+    h̄ = 1 + cos θ (docs/kernels.md#stable-evaluation).
 
     arccos of the Gram entry ρ where it is well-conditioned (|ρ| ≤ 0.9, slope ≤ 2.3; there 1 ∓ ρ lose
     nothing), otherwise the stable θ = 2·atan2(‖x̂_i − x̂_j‖, ‖x̂_i + x̂_j‖), h = ‖x̂_i − x̂_j‖²/2 and
@@ -317,12 +319,13 @@ def _standard(X, depth: int, sigma_w, sigma_b, activation) -> _Recursion:
 
 
 def limiting_layers(X, depth: int, *, activation="relu", device=None, tile: int | None = None) -> LayerKernels:
-    """K⁽ᴸ⁾ with every G⁽ˡ⁾ and Ġ⁽ˡ⁾ in the seed paper's normalisation (NMM21 eq. (4); spec §4.1)."""
+    """K⁽ᴸ⁾ with every G⁽ˡ⁾ and Ġ⁽ˡ⁾ in the seed paper's normalisation (NMM21 eq. (4); docs/kernels.md#recursion)."""
     return _run(X, _seed(depth, activation), keep=True, device=device, tile=tile)
 
 
 def limiting_ntk(X, depth: int, *, activation="relu", device=None, tile: int | None = None) -> torch.Tensor:
-    """The limiting NTK K⁽ᴸ⁾ of a bias-free MLP with L = ``depth`` weight matrices (NMM21; spec §4.1–4.2).
+    """The limiting NTK K⁽ᴸ⁾ of a bias-free MLP with L = ``depth`` weight matrices (NMM21; docs/kernels.md#recursion,
+    #relu-closed-forms).
 
     K⁽ᴸ⁾_ii = L‖x_i‖² for ReLU. Raises ``ValueError`` for invalid X (see :func:`ntkverify.validation.as_data`),
     depth < 1 or an unknown activation.
@@ -331,7 +334,7 @@ def limiting_ntk(X, depth: int, *, activation="relu", device=None, tile: int | N
 
 
 def limiting_nngp(X, depth: int, *, activation="relu", device=None, tile: int | None = None) -> torch.Tensor:
-    """The NNGP G⁽ᴸ⁾ (covariance of the output at depth L) in the seed normalisation (spec §4.1)."""
+    """The NNGP G⁽ᴸ⁾ (covariance of the output at depth L) in the seed normalisation (docs/kernels.md#recursion)."""
     return _run(X, _seed(depth, activation), keep=False, device=device, tile=tile).nngp
 
 
@@ -360,7 +363,7 @@ def standard_nngp(
 
 
 def h_infinity(X, *, device=None, tile: int | None = None) -> torch.Tensor:
-    """Du et al.'s two-layer Gram matrix (DZPS19 §3; spec §4.3):
+    """Du et al.'s two-layer Gram matrix (DZPS19 §3; docs/kernels.md#normalisations):
 
     H∞_ij = E_{w~N(0,I)}[x_iᵀx_j 1{wᵀx_i ≥ 0, wᵀx_j ≥ 0}] = x_iᵀx_j (π − θ_ij)/(2π) = ½ (XXᵀ ∘ Ġ⁽²⁾)_ij,
 

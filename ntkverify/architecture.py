@@ -31,7 +31,8 @@ PARAMETERIZATIONS = ("seed", "ntk")
 
 @dataclass(frozen=True)
 class Architecture:
-    """A fully connected network: ``d`` inputs, hidden ``widths``, a scalar output (spec §2)."""
+    """A fully connected network: ``d`` inputs, hidden ``widths``, a scalar output
+    (docs/model.md#seed-normalisation)."""
 
     d: int
     widths: tuple[int, ...]

@@ -1,7 +1,9 @@
-"""Empirical (finite-width) NTK K̄ = J Jᵀ of a network at its current parameters, three ways (spec §2, §10-B).
+"""Empirical (finite-width) NTK K̄ = J Jᵀ of a network at its current parameters, three ways
+(docs/model.md#layer-decomposition, docs/statements.md#B2).
 
 * ``"layerwise"`` — for an :class:`~ntkverify.network.MLP` only, the fast path. Since ∂f_L(x)/∂W_l =
-  s_l f_{l−1}(x) b_l(x)ᵀ and ∂f_L(x)/∂b_l = σ_b b_l(x) (spec §2; NMM21 eq. (3); KMM24 Lemma "NTKdecomp"),
+  s_l f_{l−1}(x) b_l(x)ᵀ and ∂f_L(x)/∂b_l = σ_b b_l(x) (docs/model.md#layer-decomposition; NMM21 eq. (3); KMM24 Lemma
+  "NTKdecomp"),
 
       K̄ = Σ_{l=1}^{L} (B_l B_lᵀ) ∘ (s_l² F_{l−1} F_{l−1}ᵀ + σ_b² 1 1ᵀ)
 
@@ -37,7 +39,7 @@ The normalised kernel :func:`normalized_empirical_ntk` multiplies by ``architect
 (Π_{l<L} c_σ/n_l in the seed parameterisation, NMM21 eq. (4); 1 in the standard one) so that it converges
 to ``architecture.analytic_ntk(X)`` as the widths grow (JGH18). For the seed parameterisation this holds for
 positively homogeneous activations (ReLU, leaky ReLU), for which the N(0, 1) network is a rescaling of the
-normalised one (spec §2); for other activations use the standard parameterisation.
+normalised one (docs/model.md#seed-normalisation); for other activations use the standard parameterisation.
 """
 
 from __future__ import annotations
@@ -241,7 +243,8 @@ def empirical_ntk(
     chunk: int | None = None,
     outputs: str = "full",
 ) -> Kernel:
-    """The empirical NTK K̄ = J Jᵀ of ``model`` on the rows of ``X`` (spec §2, NMM21 eqs. (2)–(3)).
+    """The empirical NTK K̄ = J Jᵀ of ``model`` on the rows of ``X`` (docs/model.md#layer-decomposition, NMM21 eqs.
+    (2)–(3)).
 
     See the module docstring for the three ``method``\\ s, the output conventions (``outputs``), the per-layer
     terms (``per_layer=True`` returns a tuple that sums to K̄) and ``chunk``. X is validated
@@ -272,7 +275,7 @@ def normalized_empirical_ntk(model: MLP, X, method: str = "layerwise", **kw) -> 
 
 
 def entry_error(architecture: Architecture, method: str, max_diag: float, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """A bound on ``max_ij |δK̄_ij|`` for the kernel computed by ``method`` (spec §11.3).
+    """A bound on ``max_ij |δK̄_ij|`` for the kernel computed by ``method`` (docs/tolerances.md#empirical).
 
     All three methods form the features and backward signals by chains of at most L matrix–vector products
     of length ≤ d + Σ n_l, bounded by :func:`ntkverify.tolerances.empirical_entry_error`

@@ -1,5 +1,6 @@
 """Feature matrices, their smallest singular values, and Lipschitz constants of the feature maps
-(spec §2, §6.3, §6.4; §10 B3, B5, B7; C7, C8).
+(docs/model.md#seed-normalisation, docs/statements.md#nmm21-feature-matrices, #nmm21-lipschitz, #B3, #B5, #B7, #C7,
+#C8).
 
 Notation as in :mod:`ntkverify.network`: F_l ∈ R^{N×n_l} has rows f_l(x_i) (F_0 = X), B_l ∈ R^{N×n_l} has
 rows b_l(x_i) = ∂f_L(x_i)/∂g_l(x_i), s_l is the layer's weight scale (1 in the seed parameterisation,
@@ -53,15 +54,18 @@ def _data(model: MLP, X) -> torch.Tensor:
 
 def feature_matrices(model: MLP, X) -> Signals:
     """F_0..F_{L−1}, the pre-activations G_1..G_L and the backward signals B_1..B_L of ``model`` on the rows of
-    X (spec §2), as :class:`ntkverify.network.Signals`: ``F[l]`` = F_l, ``G[l-1]`` = G_l, ``B[l-1]`` = B_l.
+    X (docs/model.md#layer-decomposition), as :class:`ntkverify.network.Signals`: ``F[l]`` = F_l, ``G[l-1]`` = G_l,
+    ``B[l-1]`` = B_l.
     B_l uses the activation's registered derivative (φ'(0) = 0)."""
     model = _check_mlp(model)
     return model.propagate(_data(model, X))
 
 
 def smallest_singular_value(F: torch.Tensor) -> float:
-    """σ_min(F) in the sense of spec §6.3, σ_min(F)² = λ_min(F Fᵀ) for F ∈ R^{N×n}: the N-th singular value,
-    which is 0 when n < N (rank(F) ≤ n, spec §6.3 [DER]). Computed by ``torch.linalg.svdvals``."""
+    """σ_min(F) in the sense of docs/statements.md#nmm21-feature-matrices, σ_min(F)² = λ_min(F Fᵀ) for F ∈ R^{N×n}:
+    the N-th singular value,
+    which is 0 when n < N (rank(F) ≤ n, docs/statements.md#nmm21-feature-matrices). Computed by
+    ``torch.linalg.svdvals``."""
     if not isinstance(F, torch.Tensor) or F.ndim != 2:
         raise ValueError(f"F must be a 2-D tensor, got {getattr(F, 'shape', type(F).__name__)}")
     n_rows, n_cols = F.shape
@@ -72,7 +76,7 @@ def smallest_singular_value(F: torch.Tensor) -> float:
 
 def feature_sigma_min(model: MLP, X) -> tuple[float, ...]:
     """σ_min(F_l) for l = 0..L−1 (``[0]`` is σ_min(X)); the quantity of NMM21's feature-matrix theorem
-    (spec §6.3, recalled form: σ_min(F_k)² = Θ(d Π_{l≤k} n_l) when n_k = Ω̃(N))."""
+    (docs/statements.md#nmm21-feature-matrices, recalled form: σ_min(F_k)² = Θ(d Π_{l≤k} n_l) when n_k = Ω̃(N))."""
     return tuple(smallest_singular_value(F) for F in feature_matrices(model, X).F)
 
 
@@ -87,7 +91,8 @@ def activation_lipschitz(activation: Activation) -> float:
 
 
 def lipschitz_upper_bound(model: MLP, k: int) -> float:
-    """Deterministic upper bound on the Lipschitz constant of x ↦ f_k(x), k = 1..L (spec §6.4, §10 B7):
+    """Deterministic upper bound on the Lipschitz constant of x ↦ f_k(x), k = 1..L
+    (docs/statements.md#nmm21-lipschitz, #B7):
 
         ‖f_k(x) − f_k(y)‖ ≤ Lip(φ)^{a_k} Π_{l≤k} s_l ‖W_l‖_op ‖x − y‖,
 
@@ -127,7 +132,8 @@ def lipschitz_lower_bound(model: MLP, X, k: int, chunk: int | None = None) -> fl
 def lipschitz_scale(architecture: Architecture, k: int) -> float:
     """The typical size √(Π_{l≤k} s_l² n_l e_l) of ‖∂f_k/∂x‖_op, with e_l = E[φ'(g)²] (g ~ N(0, 1)) for the
     layers followed by φ (l < L) and e_L = 1: for ReLU in the seed parameterisation, √(Π_{l≤k} n_l/2), the
-    scale near which the true Lipschitz constant sits (spec §6.4 [NUM], §10 C8 — a heuristic, not a bound).
+    scale near which the true Lipschitz constant sits (docs/statements.md#nmm21-lipschitz, #C8 — a heuristic, not a
+    bound).
 
     Derivation: for a fixed unit v, each layer maps ‖u‖² to ‖D_l s_l W_lᵀ u‖², whose expectation over W_l is
     s_l² n_l E[φ'(g)²] ‖u‖² when φ' is scale-free, i.e. for positively homogeneous φ (ReLU, leaky ReLU);

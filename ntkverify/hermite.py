@@ -1,8 +1,8 @@
-"""Hermite coefficients μ_r(φ) of activations (spec §5).
+"""Hermite coefficients μ_r(φ) of activations (docs/hermite.md).
 
 Convention (NMM21; OS20): μ_r(φ) = E_{g~N(0,1)}[φ(g) h_r(g)] with h_r = He_r/√(r!) the normalised
 probabilists' Hermite polynomial, so that for a standard bivariate normal pair (u, v) with correlation ρ,
-E[φ(u)ψ(v)] = Σ_r μ_r(φ) μ_r(ψ) ρ^r (Mehler's formula, spec §5.4).
+E[φ(u)ψ(v)] = Σ_r μ_r(φ) μ_r(ψ) ρ^r (Mehler's formula, docs/hermite.md#mehler).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _double_factorial_odd_log(m: int) -> float:
 
 
 def mu_relu(r: int) -> float:
-    """μ_r(ReLU), closed form of spec §5.2 (derived by two integrations by parts):
+    """μ_r(ReLU), closed form of docs/hermite.md#relu (derived by two integrations by parts):
 
     μ_0 = 1/√(2π), μ_1 = 1/2, μ_r = 0 for odd r ≥ 3, and for even r ≥ 2
     μ_r = (−1)^{r/2−1} (r−3)!! / √(2π·r!).
@@ -46,7 +46,7 @@ def mu_relu(r: int) -> float:
 
 
 def mu_relu_derivative(r: int) -> float:
-    """μ_r(σ') for the step σ' = 1{t>0} (spec §5.2): μ_0 = 1/2, μ_r = He_{r−1}(0)/√(2π·r!) for r ≥ 1.
+    """μ_r(σ') for the step σ' = 1{t>0} (docs/hermite.md#relu): μ_0 = 1/2, μ_r = He_{r−1}(0)/√(2π·r!) for r ≥ 1.
 
     Equivalently μ_r(σ') = √(r+1)·μ_{r+1}(σ) (Gaussian integration by parts).
     """

@@ -1,6 +1,7 @@
 """The finite-width network of an :class:`~ntkverify.architecture.Architecture` as a torch module.
 
-Convention (spec §2, NMM21 eq. (1)): ``weights[l-1]`` is W_l ∈ R^{n_{l−1} × n_l}, applied as W_lᵀ to a
+Convention (docs/model.md#seed-normalisation, NMM21 eq. (1)): ``weights[l-1]`` is W_l ∈ R^{n_{l−1} × n_l}, applied as
+W_lᵀ to a
 column f_{l−1}; with the N points as *rows* (F_{l−1} ∈ R^{N × n_{l−1}}) that is the product F_{l−1} W_l, so
 no transpose is ever stored. ``biases[l-1]`` is b_l ∈ R^{n_l} (only when the architecture has a bias).
 
@@ -11,7 +12,7 @@ s_l = σ_w/√n_{l−1} in the standard one, JGH18)::
 
 The forward pass takes X ∈ R^{N×d} and returns a vector of N scalar outputs (shape ``(N,)``, not ``(N, 1)``).
 
-Backward signals (spec §2): b_l(x) = ∂f_L(x)/∂g_l(x), stacked as rows into B_l ∈ R^{N × n_l}::
+Backward signals (docs/model.md#layer-decomposition): b_l(x) = ∂f_L(x)/∂g_l(x), stacked as rows into B_l ∈ R^{N × n_l}::
 
     B_L = 1,      B_l = φ'(G_l) ∘ (s_{l+1} B_{l+1} W_{l+1}ᵀ)      (l < L),
 
@@ -64,7 +65,7 @@ class _Activate(torch.autograd.Function):
 
 
 class Signals(NamedTuple):
-    """Forward and backward quantities of one batch (spec §2), 0-based tuples:
+    """Forward and backward quantities of one batch (docs/model.md#seed-normalisation), 0-based tuples:
 
     ``F[l]`` = F_l (l = 0..L−1, ``F[0]`` = X), ``G[l-1]`` = G_l and ``B[l-1]`` = B_l (l = 1..L).
     """
@@ -170,7 +171,8 @@ class MLP(nn.Module):
 
     @torch.no_grad()
     def propagate(self, X: torch.Tensor) -> Signals:
-        """F_0..F_{L−1}, G_1..G_L and B_1..B_L of a batch by one explicit forward and backward pass (spec §2).
+        """F_0..F_{L−1}, G_1..G_L and B_1..B_L of a batch by one explicit forward and backward pass
+        (docs/model.md#seed-normalisation).
 
         No autograd graph is built; the backward pass needs no weight gradients, only the matrix products
         B_{l+1} W_{l+1}ᵀ.

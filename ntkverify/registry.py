@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 
 class Kind(str, enum.Enum):
-    """How a violation must be read (spec §10 legend)."""
+    """How a violation must be read (docs/statements.md#kinds)."""
 
     DET = "DET"
     PROB = "PROB"

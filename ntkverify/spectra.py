@@ -8,7 +8,7 @@ matrix whose entries are within ``entry_error`` of the matrix passed in. The err
   Theorem 10.3, see :func:`certify_lambda_min_ge`);
 * the entry-error budget of the kernel that produced the matrix, which the caller passes (for example
   :func:`ntkverify.tolerances.limiting_entry_error`), turned into a spectral-norm perturbation by Weyl:
-  ``||Δ||_2 ≤ N max_ij |Δ_ij|`` (spec §11.2).
+  ``||Δ||_2 ≤ N max_ij |Δ_ij|`` (docs/tolerances.md#weyl).
 
 Symmetric matrices always go through ``eigvalsh`` (never ``eig``); a matrix whose asymmetry exceeds
 ``sqrt(u)·max|K|`` is rejected, smaller asymmetry is removed by using ``(K + K^T)/2``, whose entries stay
@@ -195,7 +195,8 @@ def spectrum(K, *, entry_error: float = 0.0, device=None) -> Spectrum:
     """All eigenvalues of symmetric ``K`` by ``torch.linalg.eigvalsh`` with a common certified error bar.
 
     ``error = 10 N u ||K||_2 + N · entry_error`` (backward stability of the symmetric eigensolver, then
-    Weyl; spec §11.1–11.2). ``||K||_2`` is taken from the computed spectrum, corrected for its own error:
+    Weyl; docs/tolerances.md#eigensolver, #weyl). ``||K||_2`` is taken from the computed spectrum, corrected for its
+    own error:
     ``max|λ̂| ≥ ||K||_2 − 10 N u ||K||_2``, so ``||K||_2 ≤ max|λ̂| / (1 − 10 N u)``.
     """
     K, entry_error = symmetric_input(K, entry_error=entry_error, device=device)

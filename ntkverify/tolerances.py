@@ -1,10 +1,10 @@
-"""The tolerance model of the suite (spec §11): every check takes its tolerance from here.
+"""The tolerance model of the suite (docs/tolerances.md): every check takes its tolerance from here.
 
 All functions take plain numbers (sizes, depths, widths, norms, a correlation bound, a dtype) so that any
 caller can use them, whatever produced its matrices. The unit roundoff ``u`` is that of the dtype actually
 used (:func:`ntkverify.device.unit_roundoff`): ``2^-53`` for float64, ``2^-24 ≈ 6e-8`` for float32, so the
-float32 budgets of spec §11.5 are the same formulas evaluated at the float32 ``u`` (for example
-:func:`tau_lim` in the √u regime becomes ≈ 1e-3·N·L²·scale, the size spec §11.5 asks for).
+float32 budgets of docs/tolerances.md#float32 are the same formulas evaluated at the float32 ``u`` (for example
+:func:`tau_lim` in the √u regime becomes ≈ 1e-3·N·L²·scale, the size docs/tolerances.md#float32 asks for).
 
 Notation: ``N`` points, input dimension ``d``, ``L`` weight matrices, hidden widths ``n_1..n_{L-1}``,
 ``max_sq_norm = max_i ||x_i||^2``. Each tolerance is an absolute bound in the units of the quantity checked,
@@ -15,8 +15,8 @@ Error sources combined below (Higham, *Accuracy and Stability of Numerical Algor
 1. a dot product of length n computed in floating point has error ≤ γ_n Σ|a_k b_k|, γ_n = nu/(1−nu)
    (Higham Lemma 3.1 and eq. (3.5));
 2. a backward-stable symmetric eigensolver returns the exact eigenvalues of ``K + E``, ``||E||_2 ≤ p(N) u
-   ||K||_2``; we take ``p(N) = 10 N`` (spec §11.1);
-3. Weyl's inequality: ``|λ_k(K + Δ) − λ_k(K)| ≤ ||Δ||_2 ≤ ||Δ||_F ≤ N max_ij |Δ_ij|`` (spec §11.2).
+   ||K||_2``; we take ``p(N) = 10 N`` (docs/tolerances.md#eigensolver);
+3. Weyl's inequality: ``|λ_k(K + Δ) − λ_k(K)| ≤ ||Δ||_2 ≤ ||Δ||_F ≤ N max_ij |Δ_ij|`` (docs/tolerances.md#weyl).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ import torch
 from ntkverify.device import DEFAULT_DTYPE, unit_roundoff
 from ntkverify.validation import check_int, check_nonneg, check_widths
 
-#: p(N) = EIG_BACKWARD_FACTOR · N in the eigen-solver backward error p(N)·u·||K||_2 (spec §11.1).
+#: p(N) = EIG_BACKWARD_FACTOR · N in the eigen-solver backward error p(N)·u·||K||_2 (docs/tolerances.md#eigensolver).
 EIG_BACKWARD_FACTOR = 10
-#: c in the per-operation error c·(d + L)·u of one layer of the limiting recursion (spec §11.3: ε_ρ).
+#: c in the per-operation error c·(d + L)·u of one layer of the limiting recursion (docs/tolerances.md#limiting: ε_ρ).
 LIMIT_ENTRY_FACTOR = 10
-#: c in the empirical-NTK entry budget c·L·(d + Σ n_l)·u (spec §11.3).
+#: c in the empirical-NTK entry budget c·L·(d + Σ n_l)·u (docs/tolerances.md#empirical).
 EMP_ENTRY_FACTOR = 10
-#: c in the relative identity tolerance c·L·(d + Σ n_l)·u (spec §11.4: τ_id).
+#: c in the relative identity tolerance c·L·(d + Σ n_l)·u (docs/tolerances.md#identity: τ_id).
 ID_FACTOR = 100
 
 
@@ -59,7 +59,7 @@ def gamma(n: int, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
 
 
 def gram_entry_error(d: int, norm_i: float, norm_j: float, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """Entry error of a computed Gram matrix ``XX^T`` (spec §11.3): ``|δ_ij| ≤ γ_d ||x_i|| ||x_j||``.
+    """Entry error of a computed Gram matrix ``XX^T`` (docs/tolerances.md#gamma): ``|δ_ij| ≤ γ_d ||x_i|| ||x_j||``.
 
     Derivation: ``fl(<x_i, x_j>)`` is a length-d dot product, so its error is ``≤ γ_d Σ_k |x_ik x_jk|``
     (Higham eq. (3.5)), and ``Σ_k |x_ik x_jk| ≤ ||x_i|| ||x_j||`` by Cauchy–Schwarz. Like every bound here
@@ -70,13 +70,15 @@ def gram_entry_error(d: int, norm_i: float, norm_j: float, dtype: torch.dtype = 
 
 
 def eig_backward_error(N: int, norm2: float, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """Backward error of a symmetric eigensolver, ``p(N) u ||K||_2`` with ``p(N) = 10 N`` (spec §11.1).
+    """Backward error of a symmetric eigensolver, ``p(N) u ||K||_2`` with ``p(N) = 10 N``
+    (docs/tolerances.md#eigensolver).
 
     LAPACK's symmetric drivers (``syevd``/``syevr``, used by ``torch.linalg.eigvalsh``) and their
     cuSOLVER counterparts are backward stable: the computed eigenvalues are exact for some ``K + E`` with
     ``||E||_2 ≤ p(N) u ||K||_2``, ``p`` a modest polynomial (Demmel, *Applied Numerical Linear Algebra*,
     1997, §5.5; Higham §1.12). By Weyl, each computed eigenvalue is within ``||E||_2`` of the exact one.
-    ``p(N) = 10 N`` is the spec's safe choice; the same bound serves singular values (``N = max(m, n)``).
+    ``p(N) = 10 N`` is the safe choice of docs/tolerances.md#eigensolver; the same bound serves singular values (``N =
+    max(m, n)``).
     """
     N = check_int(N, "N", 1)
     return EIG_BACKWARD_FACTOR * N * unit_roundoff(dtype) * check_nonneg(norm2, "norm2")
@@ -84,7 +86,8 @@ def eig_backward_error(N: int, norm2: float, dtype: torch.dtype = DEFAULT_DTYPE)
 
 def perturbation_norm(N: int, entry_error: float) -> float:
     """``||Δ||_2 ≤ ||Δ||_F ≤ N max_ij |Δ_ij|`` for an N×N perturbation with entries ≤ ``entry_error``
-    (spec §11.2). For an m×n matrix pass ``N = sqrt(m n)`` rounded up, or use :func:`rect_perturbation_norm`.
+    (docs/tolerances.md#weyl). For an m×n matrix pass ``N = sqrt(m n)`` rounded up, or use
+    :func:`rect_perturbation_norm`.
     """
     return check_int(N, "N", 1) * check_nonneg(entry_error, "entry_error")
 
@@ -95,7 +98,7 @@ def rect_perturbation_norm(m: int, n: int, entry_error: float) -> float:
 
 
 def eps_rho(d: int, L: int, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """ε_ρ = 10 (d + L) u (spec §11.3/§11.4): the error of a correlation after ``L`` layers of the recursion.
+    """ε_ρ = 10 (d + L) u (docs/tolerances.md#limiting): the error of a correlation after ``L`` layers of the recursion.
 
     Layer 1 is a length-d dot product (γ_d ≈ d u, Higham eq. (3.5)); each later layer applies a closed
     form (a few elementary functions, each correctly rounded to within a couple of ulps) to the previous one,
@@ -114,15 +117,17 @@ def limiting_entry_error(
     rho_bar: float | None = None,
     dtype: torch.dtype = DEFAULT_DTYPE,
 ) -> float:
-    """Bound on ``max_ij |δK^{(L)}_ij|`` for the computed limiting NTK (spec §11.3).
+    """Bound on ``max_ij |δK^{(L)}_ij|`` for the computed limiting NTK (docs/tolerances.md#limiting).
 
     Two regimes.
 
     * ``rho_bar=None``: the ReLU kernel in the seed normalisation as computed by ``ntkverify.analytic``,
-      whose layer-1 angles come from ``2·atan2(||x̂_i − x̂_j||, ||x̂_i + x̂_j||)`` (spec §4.4) and whose later
+      whose layer-1 angles come from ``2·atan2(||x̂_i − x̂_j||, ||x̂_i + x̂_j||)`` (docs/kernels.md#stable-evaluation)
+      and whose later
       angles use a cancellation-free update. Then every ``G^{(l)}_ij`` has relative error ≤ ε_ρ
       (:func:`eps_rho`) and every ``Ġ^{(l)}_ij = 1 − θ/π`` has absolute error ≤ ε_ρ. In the unrolled form
-      ``K^{(L)}_ij = Σ_l G^{(l)}_ij Π_{k>l} Ġ^{(k)}_ij`` (spec §4.1) term ``l`` has ``|G^{(l)}_ij| ≤ ||x_i||
+      ``K^{(L)}_ij = Σ_l G^{(l)}_ij Π_{k>l} Ġ^{(k)}_ij`` (docs/kernels.md#recursion) term ``l`` has ``|G^{(l)}_ij| ≤
+      ||x_i||
       ||x_j||`` and ``L − l`` factors in [0, 1], so its error is ≤ ``(1 + (L − l)) ε_ρ ||x_i|| ||x_j||``
       to first order (the products' own roundings, O(u) each, are absorbed by ε_ρ's factor 10). Summing over
       ``l = 1..L``: ``|δK_ij| ≤ L (L + 1)/2 · ε_ρ · max_i ||x_i||^2``.
@@ -130,7 +135,8 @@ def limiting_entry_error(
       correlation with slope ``1/(π sqrt(1 − ρ^2))`` (for ReLU, ``dĠ/dρ``), unbounded at ``|ρ| → 1``. A
       correlation error ε_ρ then moves ``Ġ`` by at most ``min(ε_ρ/(π sqrt(1 − ρ̄^2)), sqrt(2 ε_ρ)/π)``
       (mean value theorem away from ±1; near ±1 ``arccos`` changes by ≤ ``sqrt(2 ε_ρ)``), and that error
-      reaches ``K`` through at most ``L^2`` products of entries bounded by ``max ||x||^2`` (spec §11.4).
+      reaches ``K`` through at most ``L^2`` products of entries bounded by ``max ||x||^2``
+      (docs/tolerances.md#arccos-sqrt-u).
       We add this to the well-conditioned part above, so the general bound is never smaller than the
       stable one. ``rho_bar = max_{l<L, i≠j} |ρ^{(l)}_ij|``.
     """
@@ -157,15 +163,16 @@ def tau_lim(
     rho_bar: float | None = None,
     dtype: torch.dtype = DEFAULT_DTYPE,
 ) -> float:
-    """τ_lim, the tolerance of an eigenvalue of the limiting NTK ``K^{(L)}`` (spec §11.4):
+    """τ_lim, the tolerance of an eigenvalue of the limiting NTK ``K^{(L)}`` (docs/tolerances.md#tau-lim):
 
     ``τ_lim = 10 N u ||K||_2 + N · max_ij |δK_ij|``
 
     (eigensolver backward error, :func:`eig_backward_error`, plus Weyl applied to the entry errors of
     :func:`limiting_entry_error`; ``rho_bar=None`` selects the stable ReLU path, a value the general path with
-    its √u regime, which gives the spec's formula ``+ N L^2 max||x||^2 min(ε_ρ/(π√(1−ρ̄²)), √(2ε_ρ)/π)``).
+    its √u regime, which gives the formula of docs/tolerances.md#tau-lim ``+ N L^2 max||x||^2 min(ε_ρ/(π√(1−ρ̄²)),
+    √(2ε_ρ)/π)``).
     ``norm2`` defaults to the bound ``||K||_2 ≤ ||K||_F ≤ N L max_i ||x_i||^2`` (since ``|K_ij| ≤ L ||x_i||
-    ||x_j||``, spec §4.2).
+    ||x_j||``, docs/kernels.md#relu-closed-forms).
     """
     N = check_int(N, "N", 1)
     L = check_int(L, "L", 1)
@@ -176,10 +183,11 @@ def tau_lim(
 
 
 def empirical_entry_error(d: int, widths: Sequence[int], max_diag: float, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """Bound on ``max_ij |δK̄_ij|`` for a computed empirical NTK (spec §11.3):
+    """Bound on ``max_ij |δK̄_ij|`` for a computed empirical NTK (docs/tolerances.md#empirical):
     ``10 · L · (d + Σ_l n_l) · u · max_i K̄_ii``.
 
-    Derivation: ``K̄_ij = Σ_{l=1}^{L} <f_{l-1}(x_i), f_{l-1}(x_j)> <b_l(x_i), b_l(x_j)>`` (spec §2). The
+    Derivation: ``K̄_ij = Σ_{l=1}^{L} <f_{l-1}(x_i), f_{l-1}(x_j)> <b_l(x_i), b_l(x_j)>``
+    (docs/model.md#layer-decomposition). The
     features and backward vectors come from chains of at most L matrix-vector products, each of length
     ≤ ``d + Σ n_l``, so each factor has relative (to the product of norms) error ≲ ``(d + Σ n_l) u``
     (Higham eq. (3.5) per product, Cauchy–Schwarz for the norms); each of the ``L`` terms is bounded by
@@ -202,7 +210,7 @@ def tau_emp(
     norm2: float | None = None,
     dtype: torch.dtype = DEFAULT_DTYPE,
 ) -> float:
-    """τ_emp, the tolerance of an eigenvalue of an empirical NTK ``K̄`` (spec §11.4):
+    """τ_emp, the tolerance of an eigenvalue of an empirical NTK ``K̄`` (docs/tolerances.md#tau-emp):
 
     ``τ_emp = 10 N u ||K̄||_2 + N · max_ij |δK̄_ij|`` with the entry bound of :func:`empirical_entry_error`.
     ``norm2`` defaults to ``N max_i K̄_ii`` (``|K̄_ij| ≤ sqrt(K̄_ii K̄_jj)`` for a Gram matrix).
@@ -215,7 +223,7 @@ def tau_emp(
 
 
 def tau_id(L: int, d: int, widths: Sequence[int] = (), dtype: torch.dtype = DEFAULT_DTYPE) -> float:
-    """τ_id, the *relative* tolerance of an identity between two computed kernels (spec §11.4):
+    """τ_id, the *relative* tolerance of an identity between two computed kernels (docs/tolerances.md#identity):
     ``100 · L · (d + Σ n_l) · u``.
 
     Both sides carry the entry errors of :func:`empirical_entry_error` / :func:`limiting_entry_error`
@@ -231,7 +239,8 @@ def tau_id(L: int, d: int, widths: Sequence[int] = (), dtype: torch.dtype = DEFA
 
 
 def inequality_tolerance(*taus: float) -> float:
-    """Tolerance of an inequality ``lhs ≤ rhs`` between computed quantities: ``τ(lhs) + τ(rhs)`` (spec §11.4),
+    """Tolerance of an inequality ``lhs ≤ rhs`` between computed quantities: ``τ(lhs) + τ(rhs)``
+    (docs/tolerances.md#inequalities),
     since each side carries its own (independent, worst-case) error. Accepts any number of terms."""
     return math.fsum(check_nonneg(t, f"taus[{k}]") for k, t in enumerate(taus))
 
@@ -242,7 +251,8 @@ def limiting_entry_errors(
     """Entrywise version of :func:`limiting_entry_error` for implementations that take arccos of correlations.
 
     Entry (i, j) of every layer of the recursion depends only on entries (i, i), (j, j), (i, j) of the layer
-    before (spec §4.1), so its error is governed by its own correlations: ``rho[i, j] = max_{l<L} |ρ⁽ˡ⁾_ij|``
+    before (docs/kernels.md#recursion), so its error is governed by its own correlations: ``rho[i, j] = max_{l<L}
+    |ρ⁽ˡ⁾_ij|``
     (1 on the diagonal: an arccos-based code evaluates arccos(ρ_ii ≈ 1) there too), and ``scale[i, j]`` bounds
     |K_ij| (e.g. √(K_ii K_jj)). Returns
     ``scale · (L(L+1)/2 · ε_ρ + L² · min(ε_ρ/(π√(1 − ρ²)), √(2ε_ρ)/π))`` entrywise, the bound of

@@ -4,7 +4,8 @@
   geometry and explicit arrays, depth 1–4), mapped into the bound's scope where it names one: unit rows for the
   H∞ bounds, rows of squared norm d for the seed paper's upper bound, an appended degeneracy for the A9 zeros.
   A case still outside the assumptions (e.g. a zero row for a bound that excludes them) counts as vacuous.
-* Empirical-kernel bounds (spec B3–B8) run on a drawn bias-free ReLU network (seed parameterisation, N(0,1)
+* Empirical-kernel bounds (docs/statements.md#B3, #B4, #B5, #B6, #B7, #B8) run on a drawn bias-free ReLU network (seed
+parameterisation, N(0,1)
   weights from a drawn seed) and data.
 * PROB bounds are judged as statistics: each trial draws i.i.d. uniform points on the sphere the bound assumes,
   and the number of violations among the trials is compared with the claimed δ by a binomial test.
@@ -86,7 +87,8 @@ def _limiting_check(bound: bounds.Bound):
 
 
 def _relu_networks(subject=None):
-    """Bias-free ReLU networks in the seed parameterisation (the model of spec §2) with data."""
+    """Bias-free ReLU networks in the seed parameterisation (the model of docs/model.md#seed-normalisation) with
+    data."""
     return network_cases(subject, activation="relu")
 
 
@@ -138,7 +140,7 @@ def _property_of(bound: bounds.Bound, empirical: bool = False) -> Property:
         citation=bound.citation,
         kind=bound.kind,
         limits=(f"assumptions: {bound.assumptions}",),
-        tolerance_rule="τ(lhs) + τ(rhs): the certified error bars of both sides (spec §11.4)",
+        tolerance_rule="τ(lhs) + τ(rhs): the certified error bars of both sides (docs/tolerances.md#inequalities)",
     )
     if bound.kind is Kind.PROB:
         return Property(

@@ -55,7 +55,8 @@ def _degenerate(case: KernelCase, kind: str) -> KernelCase:
 
 
 def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
-    """Cases with an exact degeneracy appended (spec A9): a row 2·x_1 (positively parallel to x_1) or a zero row."""
+    """Cases with an exact degeneracy appended (docs/statements.md#A9): a row 2·x_1 (positively parallel to x_1) or a
+    zero row."""
     return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
 
 
@@ -74,7 +75,7 @@ class NetworkCase(_Points):
         return self.case.architecture.build(torch.Generator().manual_seed(self.weight_seed), device="cpu")
 
     def weights(self) -> list[torch.Tensor]:
-        """W_1..W_L, W_l of shape n_{l−1} × n_l (spec §2)."""
+        """W_1..W_L, W_l of shape n_{l−1} × n_l (docs/model.md#seed-normalisation)."""
         return [W.detach() for W in self.model().weights]
 
     def with_data(self, X: torch.Tensor) -> NetworkCase:

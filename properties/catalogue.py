@@ -59,7 +59,8 @@ def _symmetry(subject, case):
 
 
 def _lambda_min(subject, case, side: str, notes: str) -> Verdict:
-    """λ_min(K) against 0 with its certified error (eigvalsh backward error + N·entry budget, spec §11.1–11.2):
+    """λ_min(K) against 0 with its certified error (eigvalsh backward error + N·entry budget,
+    docs/tolerances.md#eigensolver, #weyl):
     ``side="lower"`` checks λ_min ≥ 0 (PSD), ``"upper"`` checks λ_min ≤ 0 (an exact zero eigenvalue)."""
     K = subject(case.X, case.depth)
     budget = entry_budget(subject, case, K)
@@ -163,13 +164,13 @@ for prop in (
         "λ_min(K) ≥ 0",
         "K = JJᵀ (NMM21 eq. (3)); limits of Gram matrices are PSD",
         check=_psd,
-        tolerance_rule="certified λ_min error: 10·N·u·‖K‖₂ + N·entry budget (spec §11.1–11.2)",
+        tolerance_rule="certified λ_min error: 10·N·u·‖K‖₂ + N·entry budget (docs/tolerances.md#eigensolver, #weyl)",
         **_COMMON,
     ),
     Property(
         "diagonal-identity",
         "K_ii equals the claim's diagonal (K⁽ᴸ⁾_ii = L‖x_i‖² in the seed normalisation)",
-        "spec §4.2 (G⁽ˡ⁾_ii = ‖x_i‖², Ġ⁽ˡ⁾_ii = 1)",
+        "docs/kernels.md#relu-closed-forms (G⁽ˡ⁾_ii = ‖x_i‖², Ġ⁽ˡ⁾_ii = 1)",
         check=_diagonal,
         tolerance_rule="entry budget",
         applies=_has_reference,
@@ -178,9 +179,9 @@ for prop in (
     Property(
         "reference-agreement",
         "K agrees entrywise with an independent implementation of the claimed kernel",
-        "spec §4.1–4.3 (NMM21 recursion; CS09 closed forms; DZPS19 H∞)",
+        "docs/kernels.md#recursion, #normalisations (NMM21 recursion; CS09 closed forms; DZPS19 H∞)",
         check=_reference,
-        tolerance_rule="2 × entry budget at the data's ρ̄ (spec §11.3–11.4)",
+        tolerance_rule="2 × entry budget at the data's ρ̄ (docs/tolerances.md#limiting, #inequalities)",
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
@@ -188,7 +189,7 @@ for prop in (
     Property(
         "permutation-equivariance",
         "K(ΠX) = Π K(X) Πᵀ",
-        "spec A3",
+        "docs/statements.md#A3",
         check=_permutation,
         tolerance_rule="2 × entry budget",
         **_COMMON,
@@ -196,7 +197,7 @@ for prop in (
     Property(
         "rotation-invariance",
         "K(XQ) = K(X) for orthogonal Q",
-        "spec A3 (K depends on X only through XXᵀ)",
+        "docs/statements.md#A3 (K depends on X only through XXᵀ)",
         check=_rotation,
         tolerance_rule="2 × entry budget",
         applies=lambda s: s.claim.rotation_invariant,
@@ -205,7 +206,7 @@ for prop in (
     Property(
         "scaling-homogeneity",
         "K(cX) = c² K(X) for c > 0 (bias-free ReLU)",
-        "spec A3, §4.2",
+        "docs/statements.md#A3, docs/kernels.md#relu-closed-forms",
         check=_scaling,
         tolerance_rule="8 × entry budget (both sides, scale 4)",
         applies=_homogeneous,
@@ -214,7 +215,7 @@ for prop in (
     Property(
         "degenerate-zero-eigenvalue",
         "λ_min(K) = 0 when two inputs are positively parallel or one is zero",
-        "spec A9 (i)–(ii); B8",
+        "docs/statements.md#A9 (i)–(ii), #B8",
         check=_degenerate_zero,
         kind=Kind.DET,
         kernels=KERNELS,

@@ -2,7 +2,7 @@
 
 A :class:`Property` names a statement, its citation, its kind and the kernels it applies to, how its cases are
 drawn, how its tolerance is derived and its known limits; its ``check`` returns a :class:`Verdict`, never a
-bare bool. Three kinds (spec §10):
+bare bool. Three kinds (docs/statements.md#kinds):
 
 * ``DET``  — holds for every input: a violation beyond tolerance is a bug, reported with a minimal case;
 * ``PROB`` — holds with probability ≥ 1 − δ over a random draw: judged as a statistic over many draws

@@ -1,10 +1,12 @@
 """Properties of the finite-width engine: the three empirical NTKs, convergence to the limit, the wide-layer
-feature matrix and the Lipschitz scaling of feature maps (spec §2, §6.2–6.4, §10-B, C3, C7, C8).
+feature matrix and the Lipschitz scaling of feature maps (docs/model.md#seed-normalisation,
+docs/statements.md#nmm21-finite-width, #nmm21-lipschitz, #B2, #C3, #C7, #C8).
 
 The DET property runs on shrinking Hypothesis cases (any activation, both parameterisations); the statistical
 statements draw sphere data and N(0,1) networks per trial and are judged by the binomial test of
 :mod:`ntkverify.properties.statistics`. Their per-trial claims carry explicit constants chosen well outside
-what the spec's calibration runs observed (quoted next to each), never the papers' hidden constants.
+what the calibration runs of docs/statements.md#measurements observed (quoted next to each), never the papers' hidden
+constants.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _sphere_network(rng: np.random.Generator, N: int, d: int, widths: tuple[int,
     return X, arch, arch.build(torch.Generator().manual_seed(int(rng.integers(2**31))), device="cpu")
 
 
-CONVERGENCE_CONSTANT = 10  # err ≤ 10·L/√m; the spec's calibration (§9, C3) measured err·√m ≈ 3.6 at L = 4
+CONVERGENCE_CONSTANT = 10  # err ≤ 10·L/√m; the calibration of docs/statements.md#C3 measured err·√m ≈ 3.6 at L = 4
 
 
 def _convergence_trial(subject, rng: np.random.Generator) -> Verdict:
@@ -55,7 +57,8 @@ def _convergence_trial(subject, rng: np.random.Generator) -> Verdict:
     )
 
 
-WIDE_FACTOR = 16  # n_1 = 16·N; spec C7: this already reaches 65–85% of the limit (measured here: ≥ 61%, 40 draws)
+# n_1 = 16·N; docs/statements.md#C7: this already reaches 65–85% of the limit (measured here: ≥ 61%, 40 draws)
+WIDE_FACTOR = 16
 
 
 def _wide_layer_trial(subject, rng: np.random.Generator) -> Verdict:
@@ -91,7 +94,7 @@ for prop in (
     Property(
         "empirical-methods-agree",
         "layer-wise Gram products, torch.func Jacobian contraction and NTK-vector products give the same K̄ = JJᵀ",
-        "NMM21 eqs. (2)–(3); spec §2 layer decomposition, B2",
+        "NMM21 eqs. (2)–(3); docs/model.md#layer-decomposition, docs/statements.md#B2",
         kind=Kind.DET,
         kernels=("empirical-ntk",),
         check=_methods_agree,
@@ -101,7 +104,7 @@ for prop in (
     Property(
         "empirical-converges",
         f"‖(Π 2/n_l)K̄ − K⁽ᴸ⁾‖_F/‖K⁽ᴸ⁾‖_F ≤ {CONVERGENCE_CONSTANT}·L/√m at width m = 256",
-        "JGH18; NMM21 eq. (4); spec C3 (rate m^(-1/2))",
+        "JGH18; NMM21 eq. (4); docs/statements.md#C3 (rate m^(-1/2))",
         kernels=("empirical-ntk",),
         trial=_convergence_trial,
         delta=0.05,
@@ -111,7 +114,7 @@ for prop in (
     Property(
         "wide-layer-sigma-min",
         "(2/n_1) σ_min(F_1)² ≥ ½ λ_min(G⁽²⁾) when n_1 = 16·N (sphere data)",
-        "NMM21 feature-matrix theorem (constants not claimed); spec §6.3, C7",
+        "NMM21 feature-matrix theorem (constants not claimed); docs/statements.md#nmm21-feature-matrices, #C7",
         kernels=("feature-matrices",),
         trial=_wide_layer_trial,
         delta=0.1,
@@ -121,7 +124,7 @@ for prop in (
     Property(
         "lipschitz-scaling",
         "the largest Jacobian norm of f_k over the data is within [½, 3]·√(Π_{l≤k} n_l/2)",
-        "NMM21 Lipschitz statement (constant not claimed); spec §6.4, C8 (observed ≤ 1.8)",
+        "NMM21 Lipschitz statement (constant not claimed); docs/statements.md#nmm21-lipschitz, #C8 (observed ≤ 1.8)",
         kernels=("feature-maps",),
         trial=_lipschitz_trial,
         delta=0.1,

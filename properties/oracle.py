@@ -1,8 +1,10 @@
-"""An independent reference for the built-in kernels: the textbook recursion of spec §4.1–4.2.
+"""An independent reference for the built-in kernels: the textbook recursion of docs/kernels.md#recursion,
+#relu-closed-forms.
 
 Written directly from the arc-cosine closed forms with ``arccos`` of correlations on full matrices — no tiles,
 no angle tracking, no shared code with :mod:`ntkverify.analytic` — so that differential checks of the engine
-compare two genuinely different computations. Its entries are only √u-accurate near ρ = ±1 (spec §4.4),
+compare two genuinely different computations. Its entries are only √u-accurate near ρ = ±1
+(docs/kernels.md#stable-evaluation),
 which the tolerance of the differential properties accounts for.
 """
 

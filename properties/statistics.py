@@ -1,4 +1,4 @@
-"""Statistical judgement of PROB properties (spec §11.6): never a per-example assert.
+"""Statistical judgement of PROB properties (docs/tolerances.md#statistical): never a per-example assert.
 
 A PROB property claims P(violation) ≤ δ per independent trial. Over M trials with F violations, the claim is
 rejected when the one-sided binomial tail P(Binomial(M, δ) ≥ F) is below the property's share of the run's

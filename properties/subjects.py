@@ -71,12 +71,13 @@ class Claim:
 
     @property
     def homogeneous(self) -> bool:
-        """K(cX) = c²K(X) for c > 0: bias-free ReLU kernels (positive homogeneity, spec §4.2)."""
+        """K(cX) = c²K(X) for c > 0: bias-free ReLU kernels (positive homogeneity,
+        docs/kernels.md#relu-closed-forms)."""
         return self.has_reference and not self.sigma_b
 
     @property
     def rotation_invariant(self) -> bool:
-        """K(XQ) = K(X) for orthogonal Q: every dot-product kernel here (spec §4.2)."""
+        """K(XQ) = K(X) for orthogonal Q: every dot-product kernel here (docs/kernels.md#relu-closed-forms)."""
         return self.has_reference
 
     def _sigmas(self) -> dict:

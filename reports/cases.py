@@ -292,7 +292,7 @@ class StrategyCaseAdapter(DatasetAdapter):
                 Case(case.X, case.distribution, case.seed, _replace_widths(a, a.widths[:-1]), wide),
             )
         for i, w in enumerate(a.widths):
-            if i + 1 != wide and w > 1:  # the wide layer's width is tied to n (spec §6.2)
+            if i + 1 != wide and w > 1:  # the wide layer's width is tied to n (docs/statements.md#nmm21-finite-width)
                 widths = list(a.widths)
                 widths[i] = w // 2
                 yield (

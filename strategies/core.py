@@ -1,8 +1,9 @@
 """Hypothesis strategies for NTK properties: data sets, architectures and whole cases.
 
-The theorems quantify over data laws (spec §3: uniform sphere, sub-Gaussian, log-concave,
+The theorems quantify over data laws (docs/data.md: uniform sphere, sub-Gaussian, log-concave,
 Lipschitz-concentrated) and over architectures (depth L, hidden widths, one layer of width of order N,
-spec §6.2). The strategies draw exactly those and shrink towards small, simple, still valid cases.
+docs/statements.md#nmm21-finite-width). The strategies draw exactly those and shrink towards small, simple, still
+valid cases.
 
 Shrinking design
 ----------------
@@ -119,7 +120,7 @@ def _positively_parallel(x: torch.Tensor, y: torch.Tensor) -> bool:
 
 
 def zero_lambda_min_expected(X: torch.Tensor, depth: int) -> bool:
-    """Whether spec §10 A9 (i)–(iii) force λ_min(K^{(L)}) = 0 for the bias-free ReLU NTK on these exact
+    """Whether docs/statements.md#A9 (i)–(iii) force λ_min(K^{(L)}) = 0 for the bias-free ReLU NTK on these exact
     points: a zero row (ii), two positively parallel rows, duplicates included (i), or L = 1 and
     rank X < n (iii). A9(iv) (antipodal pairs at L = 2) is not detected here."""
     depth = check_int(depth, "depth", 1)
@@ -174,7 +175,7 @@ def _architecture_repr(architecture: Architecture, wide_layer: int | None) -> st
 @dataclass(frozen=True, eq=False)
 class Case(Dataset):
     """A data set and a network. ``wide_layer`` is the 1-based index k of the designated wide hidden layer
-    (width ≥ C·n, spec §6.2), or ``None``; the repr marks it with ``*``: ``L3[48*,2]``."""
+    (width ≥ C·n, docs/statements.md#nmm21-finite-width), or ``None``; the repr marks it with ``*``: ``L3[48*,2]``."""
 
     architecture: Architecture
     wide_layer: int | None = None
@@ -188,7 +189,7 @@ class Case(Dataset):
         return Dataset(self.X, self.distribution, self.seed)
 
     def expects_zero_lambda_min(self) -> bool:
-        """Whether λ_min(K^{(L)}) = 0 exactly for the limiting ReLU NTK of this case (spec §10 A9)."""
+        """Whether λ_min(K^{(L)}) = 0 exactly for the limiting ReLU NTK of this case (docs/statements.md#A9)."""
         if self.distribution is None:
             return zero_lambda_min_expected(self.X, self.depth)
         return self.distribution.expects_zero_lambda_min(self.n, self.d, self.depth)
@@ -251,7 +252,8 @@ _ADVERSARIAL_STRATEGIES = {
 
 
 def _law_strategy(entry) -> tuple[SearchStrategy[Distribution], bool]:
-    """The strategy for one ``families`` entry and whether its laws satisfy spec §3.1's assumptions
+    """The strategy for one ``families`` entry and whether its laws satisfy NMM21's assumptions
+    (docs/data.md#lipschitz-concentration)
     (adversarial geometries never do, whatever their parameters)."""
     if isinstance(entry, str) and entry in _ADVERSARIAL_STRATEGIES:
         return _ADVERSARIAL_STRATEGIES[entry], False
@@ -288,7 +290,7 @@ def distributions(
 
     ``families``: names or :class:`Distribution` objects to draw from (default: every i.i.d. law, plus the
     adversarial geometries with drawn parameters when ``adversarial``). ``require_assumptions``: keep only
-    laws with ``satisfies_assumptions`` (NMM21's assumptions, spec §3.1).
+    laws with ``satisfies_assumptions`` (NMM21's assumptions, docs/data.md#nmm21-data-scaling).
     """
     return st.deferred(lambda: _distributions(families, adversarial, require_assumptions))
 
@@ -535,13 +537,14 @@ def architectures(
     shape: str = "any",
     activation: str | SearchStrategy[str] | None = None,
 ) -> SearchStrategy[Architecture]:
-    """Seed-parameterised networks (:class:`ntkverify.architecture.Architecture`, spec §2).
+    """Seed-parameterised networks (:class:`ntkverify.architecture.Architecture`, docs/model.md#seed-normalisation).
 
     ``depth``: L = number of weight matrices (default 1..4). ``widths``: a strategy for each hidden width
     (default ``integers(1, 64)``) or a fixed sequence. ``shape``: ``"any"``, ``"pyramidal"``
     (n_1 ≥ n_2 ≥ … ≥ n_{L−1}) or ``"constant"``. ``wide_layer``: ``None``, a 1-based hidden-layer index k, or
     ``True`` (k drawn, shrinking to 1); layer k then has width ≥ ⌈``wide_factor``·n⌉ (NMM21 Thm 4.1's wide
-    layer, spec §6.2; spec §6.3 finds C ≈ 16 needed to get close to the limit, the default 4 keeps nets
+    layer, docs/statements.md#nmm21-finite-width; docs/statements.md#nmm21-feature-matrices finds C ≈ 16 needed to get
+    close to the limit, the default 4 keeps nets
     small), and ``n`` is required. ``activation``: a name, a strategy, or ``None`` for :func:`activations`.
     """
     args = (depth, widths, wide_layer, wide_factor, shape, activation)
@@ -589,7 +592,8 @@ def cases(
 
 
 def label_case(case: Dataset) -> str:
-    """Record the law family of a data set or case, and whether it satisfies spec §3.1's assumptions, with
+    """Record the law family of a data set or case, and whether it satisfies NMM21's assumptions
+    (docs/data.md#lipschitz-concentration), with
     :func:`hypothesis.event`. Returns the family name."""
     event(f"family: {case.family}")
     event(f"assumptions: {'satisfied' if case.satisfies_assumptions else 'violated'}")

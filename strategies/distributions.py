@@ -1,7 +1,7 @@
 """Data distributions as objects: one sampling interface and the metadata the theorems quantify over.
 
 Every law is a small object with ``sample(n, d, generator)``, which returns an ``n × d`` float64 tensor
-whose rows are the points ``x_1..x_n`` (spec §1: rows, as in NMM21), drawn from an explicit
+whose rows are the points ``x_1..x_n`` (docs/model.md#notation: rows, as in NMM21), drawn from an explicit
 ``torch.Generator`` or ``numpy.random.Generator`` and never from global random state. Like scipy.stats,
 every law has the same interface and documented parameters; its metadata says what the theory may assume:
 
@@ -16,17 +16,20 @@ every law has the same interface and documented parameters; its metadata says wh
 ``log_concave``
     The law has a log-concave Lebesgue density (``logpdf`` returns it).
 ``lipschitz_concentrated``
-    NMM21 Assumption 2.2 as recalled in spec §3.1: P(|φ(x) − Eφ(x)| > t) ≤ 2 exp(−c t²/‖φ‖²_Lip) for every
+    NMM21 Assumption 2.2 as recalled in docs/data.md#lipschitz-concentration: P(|φ(x) − Eφ(x)| > t) ≤ 2 exp(−c
+    t²/‖φ‖²_Lip) for every
     Lipschitz φ, with c an absolute constant (after √d-scaling for ``"unit"`` laws).
 ``norm_scaling``
-    ``"sqrt_d"`` (E‖x‖² = d, so ‖x‖ ≈ √d: the seed paper's convention, spec §3.1) or ``"unit"`` (‖x‖ = 1).
+    ``"sqrt_d"`` (E‖x‖² = d, so ‖x‖ ≈ √d: the seed paper's convention, docs/data.md#nmm21-data-scaling) or ``"unit"``
+    (‖x‖ = 1).
 ``iid``
     The rows are independent draws from one law. The adversarial geometries below are not.
 ``satisfies_assumptions``
-    i.i.d. rows from a law that satisfies spec §3.1 (Assumption 2.1 holds with E‖x‖² = d by construction;
+    i.i.d. rows from a law that satisfies docs/data.md#nmm21-data-scaling (Assumption 2.1 holds with E‖x‖² = d by
+    construction;
     Assumption 2.2 is ``lipschitz_concentrated``). Properties that need the assumptions skip the others.
 ``degeneracy``
-    For the adversarial geometries, which degeneracy of λ_min they create (spec §10 A9).
+    For the adversarial geometries, which degeneracy of λ_min they create (docs/statements.md#A9).
 
 The laws and the facts behind their metadata:
 
@@ -40,7 +43,8 @@ The laws and the facts behind their metadata:
   ``condition_number`` because λ_min(Σ) ≤ tr Σ/d = 1.
 * ``rademacher``: uniform on {±1}^d, σ² = 1 (cosh λ ≤ e^{λ²/2}). Not log-concave (no density). Lipschitz
   concentration holds for convex φ only (Talagrand), and two rows coincide with probability ≥ 1 − Π_{i<n}
-  (1 − i·2^{−d}), so it does not satisfy the assumptions (spec §3.1 says not to use it as an example).
+  (1 − i·2^{−d}), so it does not satisfy the assumptions (docs/data.md#lipschitz-concentration says not to use it as
+  an example).
 * ``uniform_cube``: uniform on [−√3, √3]^d, unit variance, σ² = 1 (sinh(λa)/(λa) ≤ e^{λ²a²/6}, a² = 3).
   Uniform on a convex body, hence log-concave, and Lipschitz-concentrated (the uniform law on an interval
   satisfies a log-Sobolev inequality, which tensorises).
@@ -58,7 +62,8 @@ The laws and the facts behind their metadata:
 Adversarial geometries (``iid`` false; built on the sphere of radius √d, so the √d convention holds):
 ``near_duplicates`` (pairs at relative distance ``gap``), ``antipodal`` (pairs ±y), ``clustered``,
 ``low_rank`` (rank r < n) and ``zero_row``. :meth:`Distribution.expects_zero_lambda_min` says when the
-limiting ReLU NTK of spec §2/§4 has λ_min = 0 exactly, per spec §10 A9.
+limiting ReLU NTK of docs/model.md#seed-normalisation, docs/kernels.md#recursion has λ_min = 0 exactly, per
+docs/statements.md#A9.
 """
 
 from __future__ import annotations
@@ -188,8 +193,9 @@ class Distribution:
         return torch.from_numpy(np.asarray(values)).sum(-1)
 
     def expects_zero_lambda_min(self, n: int, d: int, depth: int) -> bool:
-        """Whether λ_min of the limiting bias-free ReLU NTK K^{(L)} (spec §2, §4), L = ``depth``, is exactly 0
-        for *every* draw of n points in R^d (spec §10 A9; assert ``|λ_min| ≤ τ``, never ``== 0``).
+        """Whether λ_min of the limiting bias-free ReLU NTK K^{(L)} (docs/model.md#seed-normalisation,
+        docs/kernels.md#recursion), L = ``depth``, is exactly 0
+        for *every* draw of n points in R^d (docs/statements.md#A9; assert ``|λ_min| ≤ τ``, never ``== 0``).
 
         For every law: L = 1 and n > d, since K^{(1)} = XXᵀ has rank ≤ d (A9(iii)).
         """
@@ -490,9 +496,10 @@ class NearDuplicates(_Adversarial):
         self.gap = check_nonneg(gap, "gap")
         self.description = f"pairs of points at relative distance {self.gap:g}"
         self.degeneracy = (
-            "exact zero λ_min expected (exact duplicate rows, spec §10 A9(i))"
+            "exact zero λ_min expected (exact duplicate rows, docs/statements.md#A9 (i))"
             if self.gap == 0
-            else "small λ_min: λ_min ≤ (K_ii + K_jj)/2 − |K_ij| for a close pair (spec §6.5), → 0 as gap → 0"
+            else "small λ_min: λ_min ≤ (K_ii + K_jj)/2 − |K_ij| for a close pair "
+            "(docs/statements.md#test-vector-upper-bounds), → 0 as gap → 0"
         )
 
     def _sample(self, n, d, rng):
@@ -514,7 +521,7 @@ class AntipodalPairs(_Adversarial):
     family = "antipodal"
     description = "antipodal pairs (y, -y) on the sphere of radius √d"
     degeneracy = (
-        "exact zero λ_min of K^{(2)} with >= d+1 pairs (spec §10 A9(iv)) and of K^{(1)} = XXᵀ with >= 1 "
+        "exact zero λ_min of K^{(2)} with >= d+1 pairs (docs/statements.md#A9 (iv)) and of K^{(1)} = XXᵀ with >= 1 "
         "pair; deeper kernels stay positive definite"
     )
 
@@ -578,7 +585,7 @@ class LowRank(_Adversarial):
         self.rank = check_int(rank, "rank", 1)
         self.description = f"rows in a random subspace of dimension {self.rank}"
         self.degeneracy = (
-            "rank X <= rank < n: λ_min(XXᵀ) = 0 exactly, so K^{(1)} is singular (spec §10 A9(iii)); "
+            "rank X <= rank < n: λ_min(XXᵀ) = 0 exactly, so K^{(1)} is singular (docs/statements.md#A9 (iii)); "
             "deeper kernels are generically positive definite"
         )
 
@@ -599,7 +606,7 @@ class ZeroRow(_Adversarial):
 
     family = "zero_row"
     description = "points on the sphere of radius √d with one zero row"
-    degeneracy = "exact zero λ_min expected (a zero row gives a zero row and column of K, spec §10 A9(ii))"
+    degeneracy = "exact zero λ_min expected (a zero row gives a zero row and column of K, docs/statements.md#A9 (ii))"
 
     def _sample(self, n, d, rng):
         X = self._base(n, d, rng)

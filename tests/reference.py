@@ -1,5 +1,6 @@
 """Independent references for the analytic kernels: a high-precision mpmath evaluation of the recursion
-(spec §4.1–4.2, written entry by entry from the arc-cosine closed forms, no tiling, no angle tracking)."""
+(docs/kernels.md#recursion, #relu-closed-forms, written entry by entry from the arc-cosine closed forms, no tiling, no
+angle tracking)."""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ def z_threshold(m: int) -> float:
 
 @pytest.mark.parametrize("name", ["relu", "leaky_relu", "erf"])
 def test_layer_two_against_monte_carlo(name):
-    """G⁽²⁾ = c_σ E_w[φ(wᵀx_i)φ(wᵀx_j)] and Ġ⁽²⁾ = c_σ E_w[φ'(wᵀx_i)φ'(wᵀx_j)] (spec §4.1) by a z-test."""
+    """G⁽²⁾ = c_σ E_w[φ(wᵀx_i)φ(wᵀx_j)] and Ġ⁽²⁾ = c_σ E_w[φ'(wᵀx_i)φ'(wᵀx_j)] (docs/kernels.md#recursion) by a
+    z-test."""
     act = ACTIVATIONS[name]
     X = torch.as_tensor(data(4, 5, 3, near_pairs=1))
     gen = torch.Generator().manual_seed(0)
@@ -114,14 +115,15 @@ def test_h_infinity_definition_and_unit_formula():
     U = X / np.linalg.norm(X, axis=1, keepdims=True)
     P = np.clip(U @ U.T, -1, 1)
     H_unit = analytic.h_infinity(U).numpy()
-    # arccos costs √(2ε) in angle near ρ = ±1 (spec §4.4), so compare only well-conditioned entries
+    # arccos costs √(2ε) in angle near ρ = ±1 (docs/kernels.md#stable-evaluation), so compare only well-conditioned
+    # entries
     ok = np.abs(P) < 0.9
     assert np.max(np.abs(H_unit - P * (np.pi - np.arccos(P)) / (2 * np.pi))[ok]) <= tau_id(2, 4)
     assert np.allclose(np.diag(H_unit), 0.5, rtol=0, atol=tau_id(2, 4))
 
 
 def test_hermite_series_with_truncation_bound():
-    """Spec A4: G⁽²⁾_ij = 2‖x_i‖‖x_j‖ Σ_{r≤R} μ_r² ρ^r + T_R, |T_R| ≤ 2‖x_i‖‖x_j‖(½ − Σ_{r≤R} μ_r²);
+    """docs/statements.md#A4: G⁽²⁾_ij = 2‖x_i‖‖x_j‖ Σ_{r≤R} μ_r² ρ^r + T_R, |T_R| ≤ 2‖x_i‖‖x_j‖(½ − Σ_{r≤R} μ_r²);
     K⁽²⁾ likewise with (r+1)μ_r², tail ≤ 2‖x_i‖‖x_j‖(1 − Σ_{r≤R} (r+1)μ_r²)."""
     X = data(6, 6, 4)
     R = 400
@@ -157,7 +159,8 @@ small_data = st.integers(1, 6).flatmap(
 
 @given(X=small_data, depth=st.integers(1, 5))
 def test_diagonal_identities_symmetry_and_zero_rows(X, depth):
-    """K⁽ᴸ⁾_ii = L‖x_i‖², G⁽ˡ⁾_ii = ‖x_i‖², Ġ⁽ˡ⁾_ii = 1{x_i ≠ 0} exactly (spec §4.2); exact symmetry; zero rows
+    """K⁽ᴸ⁾_ii = L‖x_i‖², G⁽ˡ⁾_ii = ‖x_i‖², Ġ⁽ˡ⁾_ii = 1{x_i ≠ 0} exactly (docs/kernels.md#relu-closed-forms); exact
+    symmetry; zero rows
     give zero rows; never NaN."""
     layers = analytic.limiting_layers(X, depth)
     sq = (torch.as_tensor(X) ** 2).sum(1)
@@ -178,7 +181,7 @@ def orthogonal(d: int, seed: int) -> np.ndarray:
 
 @given(X=small_data, depth=st.integers(1, 4), seed=st.integers(0, 2**16), c=st.floats(0.125, 8))
 def test_invariances(X, depth, seed, c):
-    """K(XQ) = K(X), K(ΠX) = ΠK(X)Πᵀ, K(cX) = c²K(X) (spec A3), entrywise within τ_id·‖x_i‖‖x_j‖."""
+    """K(XQ) = K(X), K(ΠX) = ΠK(X)Πᵀ, K(cX) = c²K(X) (docs/statements.md#A3), entrywise within τ_id·‖x_i‖‖x_j‖."""
     n, d = X.shape
     K = analytic.limiting_ntk(X, depth).numpy()
     tol = tau_id(depth, d) * entry_scale(X)
@@ -232,7 +235,8 @@ def test_every_activation_gives_a_finite_symmetric_psd_kernel(name):
     K = analytic.standard_ntk(X, 3, sigma_w=1.2, sigma_b=0.3, activation=name)
     assert torch.equal(K, K.T) and bool(torch.isfinite(K).all())
     lam = torch.linalg.eigvalsh(K)
-    assert float(lam[0]) >= -10 * 7 * np.finfo(float).eps * float(lam[-1])  # eigvalsh backward error, spec §11.1
+    # eigvalsh backward error, docs/tolerances.md#eigensolver
+    assert float(lam[0]) >= -10 * 7 * np.finfo(float).eps * float(lam[-1])
 
 
 def test_tiling_matches_single_tile():
@@ -247,7 +251,8 @@ def test_tiling_matches_single_tile():
 
 
 def test_equispaced_circle_keeps_h_infinity_psd():
-    """30 equispaced points on S¹ (λ_min(H∞) = 0 exactly, spec §4.4): the stable angles keep λ_min at the
+    """30 equispaced points on S¹ (λ_min(H∞) = 0 exactly, docs/kernels.md#stable-evaluation): the stable angles keep
+    λ_min at the
     rounding level −10·N·u·‖H‖₂ where arccos gives ≈ −1e−9."""
     t = 2 * np.pi * np.arange(30) / 30
     X = np.stack([np.cos(t), np.sin(t)], 1)

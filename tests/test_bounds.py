@@ -35,7 +35,7 @@ def adversarial(kind: str) -> Case:
     if kind == "near_duplicate":
         X[1] = X[0] + 1e-9 * rng.standard_normal(4)
     elif kind == "antipodal":
-        X[5:] = -X[:5] * rng.uniform(0.5, 2.0, size=(5, 1))  # 5 = d + 1 antipodal pairs (spec §10 A9 (iv))
+        X[5:] = -X[:5] * rng.uniform(0.5, 2.0, size=(5, 1))  # 5 = d + 1 antipodal pairs (docs/statements.md#A9 (iv))
         depth = 2
     elif kind == "zero_row":
         X[4] = 0.0
@@ -88,7 +88,7 @@ def test_registry_lists_gets_and_explains():
     names = [b.name for b in bounds.all_bounds()]
     assert names == sorted(names) and len(names) == len(set(names)) >= 25
     for b in bounds.all_bounds():
-        assert b.quantity and b.statement and b.assumptions and b.citation and "spec §" in b.citation
+        assert b.quantity and b.statement and b.assumptions and b.citation and "docs/statements.md#" in b.citation
         text = bounds.explain(b.name)
         assert b.name in text and b.citation in text and b.kind.name in text
     assert {b.kind for b in bounds.all_bounds()} == set(Kind)
@@ -140,7 +140,7 @@ def test_degeneracies_are_recognised_and_give_zero():
         assert zero.holds and psd.holds  # together: |lambda_min| <= tolerance
     # (iii): L = 1 and N > d
     assert "(iii)" in bounds.limiting.degeneracy(Case(np.random.default_rng(0).standard_normal((5, 2)), 1))
-    # 2 antipodal pairs in d = 3 are not degenerate at L = 2 (spec §9 item 11)
+    # 2 antipodal pairs in d = 3 are not degenerate at L = 2 (docs/statements.md#A9)
     X = np.random.default_rng(1).standard_normal((4, 3))
     X[1], X[3] = -X[0], -X[2]
     assert bounds.get_bound("degenerate_zero").out_of_scope(Case(X, 2)) is not None
@@ -239,7 +239,8 @@ def test_prob_bounds_fail_within_binomial_budget(name, N, d, radius_sq):
 
 
 def test_depth_monotonicity_conjecture_is_evaluated_and_reported(record_property):
-    """K^(L) ⪰ K^(L−1) is unproven (spec §12 item 5): evaluate it on the adversarial cases and report the
+    """K^(L) ⪰ K^(L−1) is unproven (docs/statements.md#open-questions): evaluate it on the adversarial cases and
+    report the
     worst normalised margin; a violation would be a finding, so it is reported, not asserted."""
     b = bounds.get_bound("depth_monotone")
     assert b.kind is Kind.CONJ
@@ -274,7 +275,7 @@ def test_generalization_term_and_singular_kernel():
     term = bounds.generalization_term(H, y)
     direct = math.sqrt(2 * float(y @ torch.linalg.solve(H, y)) / 12)
     assert term.contains(direct) and term.error <= 1e-8 * direct
-    X[1] = X[0]  # parallel inputs: H is singular (spec §10 A9)
+    X[1] = X[0]  # parallel inputs: H is singular (docs/statements.md#A9)
     with pytest.raises(ValueError, match="certifiably positive definite"):
         bounds.generalization_term(Case(X).h_infinity, y)
 

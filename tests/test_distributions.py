@@ -3,7 +3,7 @@
 Statistical checks use fixed seeds and a total false-alarm budget ``ALPHA = 1e-6`` for this file, split
 evenly (Bonferroni) over ``N_STAT_CHECKS`` assertions and, inside one assertion, over its sub-statistics.
 Kolmogorov–Smirnov and binomial tests are exact; the moment z-tests rely on the CLT with n = 4000 draws
-(spec §11.6: |z| ≤ Φ⁻¹(1 − α/2)).
+(docs/tolerances.md#statistical: |z| ≤ Φ⁻¹(1 − α/2)).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def test_antipodal_low_rank_zero_row_and_clusters():
     assert torch.equal(C[0], C[2]) and torch.equal(C[1], C[3])
 
 
-# Cases where spec §10 A9 forces λ_min(K^{(L)}) = 0, and generic ones where it does not.
+# Cases where docs/statements.md#A9 forces λ_min(K^{(L)}) = 0, and generic ones where it does not.
 _ZERO_CASES = [
     (NearDuplicates(gap=0.0), 4, 3, 3),
     (ZeroRow(), 3, 3, 2),
@@ -315,7 +315,8 @@ _POSITIVE_CASES = [
 
 @pytest.mark.parametrize("law, n, d, depth", _ZERO_CASES + _POSITIVE_CASES)
 def test_expects_zero_lambda_min_matches_the_limiting_ntk(law, n, d, depth):
-    """Against ntkverify.analytic.limiting_ntk, with spec §11's safe default τ_lim = N L² max‖x‖² 1e−7."""
+    """Against ntkverify.analytic.limiting_ntk, with the safe default of docs/tolerances.md#tau-lim τ_lim = N L²
+    max‖x‖² 1e−7."""
     X = law.sample(n, d, _rng(10), device="cpu")
     lam = float(torch.linalg.eigvalsh(limiting_ntk(X, depth, device="cpu"))[0])
     tau = n * depth**2 * float(X.square().sum(1).max()) * 1e-7

@@ -1,5 +1,6 @@
-"""Empirical NTK three ways (spec §2, §10-B): agreement, σ'(0) = 0, multi-output kernels, bad input, and
-convergence to the limiting kernel along a width ladder (spec §10 C3)."""
+"""Empirical NTK three ways (docs/model.md#layer-decomposition, docs/statements.md#B2, #B9): agreement, σ'(0) = 0,
+multi-output kernels, bad input, and
+convergence to the limiting kernel along a width ladder (docs/statements.md#C3)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def cases(draw):
 @given(cases())
 def test_three_methods_agree(case):
     """layer-wise Gram products = torch.func Jacobian contraction = NTK-vector products, in total, per layer and
-    in blocks, within the derived entrywise budget of ``entry_error`` (spec §11.3, triangle inequality)."""
+    in blocks, within the derived entrywise budget of ``entry_error`` (docs/tolerances.md#empirical, triangle
+    inequality)."""
     arch, model, X = case
     totals = {m: empirical_ntk(model, X, m) for m in METHODS}
     layers = {m: empirical_ntk(model, X, m, per_layer=True) for m in METHODS}
@@ -97,7 +99,7 @@ def hand_kernel(X, W1, w2, phi, dphi):
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 def test_zero_preactivation_uses_zero_derivative(activation):
-    """Spec §10 B9: with integer data and weights, pre-activations are exactly 0 for some (point, unit); all
+    """docs/statements.md#B9: with integer data and weights, pre-activations are exactly 0 for some (point, unit); all
     three methods must use φ'(0) = 0. The kernel with φ'(0) = φ'(0+) differs, so the test can fail."""
     slope = 0.1 if activation == "leaky_relu" else 0.0
     X = [[1.0, 1.0], [1.0, -1.0], [2.0, 1.0], [0.0, 0.0]]
@@ -143,7 +145,7 @@ def test_multi_output_kernels_match_autograd_jacobian():
     J = torch.stack(rows)
     reference = (J @ J.T).reshape(4, 4, 4, 4).permute(0, 2, 1, 3)
     mean = torch.einsum("ijaa->ij", reference) / 4
-    # τ_id (spec §11.4) relative to the largest diagonal entry, for L = 2, d = 3, widths (5, 4)
+    # τ_id (docs/tolerances.md#identity) relative to the largest diagonal entry, for L = 2, d = 3, widths (5, 4)
     tol = tau_id(2, 3, (5, 4)) * float(reference.diagonal(dim1=0, dim2=1).diagonal().max())
     for m in ("jacobian", "ntvp"):
         assert max_diff(empirical_ntk(net, X, m), reference) <= tol
@@ -203,7 +205,7 @@ def test_bad_input_is_rejected_with_clear_errors():
         entry_error(arch, "exact", 1.0)
 
 
-# ---- convergence to the limiting kernel (spec §10 C3) -------------------------------------------------------
+# ---- convergence to the limiting kernel (docs/statements.md#C3) ------------------------------------------------------
 
 LADDER = (64, 256, 1024)
 #: Global false-alarm budget of this test module's statistical assertions, split by Bonferroni over the
@@ -212,21 +214,22 @@ ALPHA = 1e-6
 Z = NormalDist().inv_cdf(1 - ALPHA / 8)
 #: Finite-width deviation of E[error(4m)]/E[error(m)] from 1/2 allowed on top of the sampling band.
 #: Calibration (100–200 fresh seeds per width, same data): 0.513, 0.494 for the ReLU seed net of depth 4 and
-#: 0.470, 0.508 for the erf standard net of depth 3; the O(1/m) bias (spec §9 item 6) and higher-order
+#: 0.470, 0.508 for the erf standard net of depth 3; the O(1/m) bias (docs/statements.md#C2) and higher-order
 #: fluctuations move the ratio by ≤ 0.03 at these widths, and 0.05 covers it.
 MODEL_SLACK = 0.05
 
 
 def sphere(n: int, d: int, seed: int) -> torch.Tensor:
-    """n points uniform on the sphere of radius √d (spec §3.1)."""
+    """n points uniform on the sphere of radius √d (docs/data.md#nmm21-data-scaling)."""
     g = torch.randn(n, d, dtype=torch.float64, generator=gen(seed))
     return (math.sqrt(d) * g / torch.linalg.norm(g, dim=1, keepdim=True)).to(default_device())
 
 
 def weyl_tolerance(N: int, Ke: torch.Tensor, K: torch.Tensor, delta: torch.Tensor) -> float:
     """Rounding allowance of |λ_min(Ke) − λ_min(K)| ≤ ‖Ke − K‖₂, which holds exactly for the stored matrices
-    (Weyl): two eigensolver and one SVD backward errors (spec §11.1) plus the rounding of the subtraction
-    (≤ u |Δ_ij| per entry, spec §11.2)."""
+    (Weyl): two eigensolver and one SVD backward errors (docs/tolerances.md#eigensolver) plus the rounding of the
+    subtraction
+    (≤ u |Δ_ij| per entry, docs/tolerances.md#weyl)."""
     norms = [float(torch.linalg.matrix_norm(A, ord=2)) for A in (Ke, K, delta)]
     rounding = perturbation_norm(N, unit_roundoff() * float(delta.abs().max()))
     return sum(eig_backward_error(N, s) for s in norms) + rounding
@@ -265,7 +268,7 @@ def assert_halves_per_fourfold_width(errors: dict[int, torch.Tensor]) -> None:
 
 
 def test_seed_relu_kernel_converges_like_inverse_sqrt_width():
-    """NMM21 eq. (4): (Π 2/n_l) K̄ → K⁽ᴸ⁾ at rate m^(-1/2) (spec §9 item 5: ≈ 3.6/√m for L=4, N=16, d=20)."""
+    """NMM21 eq. (4): (Π 2/n_l) K̄ → K⁽ᴸ⁾ at rate m^(-1/2) (docs/statements.md#C3: ≈ 3.6/√m for L=4, N=16, d=20)."""
     errors = ladder(lambda m: Architecture(20, (m, m, m)), sphere(16, 20, 5), seeds=(96, 48, 16))
     assert_halves_per_fourfold_width(errors)
 

@@ -1,4 +1,5 @@
-"""Feature matrices, σ_min(F_l) and Lipschitz constants of the feature maps (spec §2, §6.3, §6.4; §10 B2, B5,
+"""Feature matrices, σ_min(F_l) and Lipschitz constants of the feature maps (docs/model.md#seed-normalisation,
+docs/statements.md#nmm21-feature-matrices, #nmm21-lipschitz, #B2, #B5,
 B7, C8)."""
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def sphere(n: int, d: int, seed: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("parameterization", ["seed", "ntk"])
 def test_feature_matrices_and_diagonal_decomposition(parameterization):
-    """F_0 = X, F_l = φ(G_l), G_L = f_L(X), B_L = 1; K̄_ii = Σ_l (s_l²‖f_{l−1}(x_i)‖² + σ_b²)‖b_l(x_i)‖² (spec §10 B2)
+    """F_0 = X, F_l = φ(G_l), G_L = f_L(X), B_L = 1; K̄_ii = Σ_l (s_l²‖f_{l−1}(x_i)‖² + σ_b²)‖b_l(x_i)‖²
+    (docs/statements.md#B2)
     against the torch.func Jacobian contraction."""
     kw = {} if parameterization == "seed" else dict(sigma_w=1.3, sigma_b=0.2, parameterization="ntk")
     arch = Architecture(4, (9, 7, 8), "relu", **kw)
@@ -57,8 +59,10 @@ def test_feature_matrices_and_diagonal_decomposition(parameterization):
 
 
 def test_sigma_min_is_zero_below_n_and_matches_gram_eigenvalue():
-    """σ_min(F)² = λ_min(F Fᵀ) (spec §6.3): 0 exactly when n_l < N (rank), else the N-th singular value, equal
-    to √λ_min(F Fᵀ) up to the eigen/SVD backward errors (spec §11.1) propagated through the square root."""
+    """σ_min(F)² = λ_min(F Fᵀ) (docs/statements.md#nmm21-feature-matrices): 0 exactly when n_l < N (rank), else the
+    N-th singular value, equal
+    to √λ_min(F Fᵀ) up to the eigen/SVD backward errors (docs/tolerances.md#eigensolver) propagated through the square
+    root."""
     arch = Architecture(3, (4, 40), "relu")
     X = sphere(10, 3, 2)
     sig = feature_sigma_min(arch.build(gen(3)), X)
@@ -67,7 +71,7 @@ def test_sigma_min_is_zero_below_n_and_matches_gram_eigenvalue():
     lam = float(torch.linalg.eigvalsh(F @ F.T)[0])
     norm = float(torch.linalg.matrix_norm(F, ord=2))
     # F Fᵀ has entry errors ≤ γ_40 ‖f_i‖‖f_j‖ ≤ γ_40 max_i ‖f_i‖² (Weyl: × N); eigvalsh adds 10 N u ‖F‖²; the SVD
-    # moves σ by ≤ 10·40·u‖F‖ (spec §11.1), hence σ² by ≤ 2σ of that (plus its negligible square).
+    # moves σ by ≤ 10·40·u‖F‖ (docs/tolerances.md#eigensolver), hence σ² by ≤ 2σ of that (plus its negligible square).
     gram = perturbation_norm(10, gamma(40) * float((F * F).sum(1).max())) + eig_backward_error(10, norm**2)
     tol = gram + 2 * sig[2] * eig_backward_error(40, norm) + eig_backward_error(40, norm) ** 2
     assert abs(sig[2] ** 2 - lam) <= tol
@@ -91,9 +95,10 @@ def test_lipschitz_bound_is_exact_for_a_linear_map():
 
 
 def test_lipschitz_lower_below_upper_and_far_below_the_norm_product():
-    """DET (spec §10 B7): max_i ‖∂f_k/∂x(x_i)‖ ≤ Π_{l≤k}‖W_l‖_op, and every sampled difference quotient is
-    ≤ the upper bound; relative tolerance τ_id (spec §11.4) for the SVDs and the chains of products.
-    Heuristic (spec §6.4 [NUM], C8), printed for the report: the lower estimate sits near √(Π_{l≤k} n_l/2)
+    """DET (docs/statements.md#B7): max_i ‖∂f_k/∂x(x_i)‖ ≤ Π_{l≤k}‖W_l‖_op, and every sampled difference quotient is
+    ≤ the upper bound; relative tolerance τ_id (docs/tolerances.md#identity) for the SVDs and the chains of products.
+    Heuristic (docs/statements.md#nmm21-lipschitz, #C8), printed for the report: the lower estimate sits near
+    √(Π_{l≤k} n_l/2)
     while the product of norms is ≈ Π(√n_{l−1} + √n_l) (Bai–Yin), far above it for k = 3."""
     arch = Architecture(20, (256, 256, 256), "relu")
     model = arch.build(gen(6))
@@ -116,7 +121,7 @@ def test_lipschitz_lower_below_upper_and_far_below_the_norm_product():
         if k < arch.depth:
             # ‖J v‖ for a fixed unit v concentrates at the scale (relative spread ≈ √(k/n) ≈ 0.1, so ≥ 0.8); the
             # operator norm of an n_k × d Jacobian adds about a factor 1 + √(2d/n_k) ≈ 1.4 per layer-pair and
-            # the spec saw ≤ 1.8 for local ratios: 3 is a loose sanity ceiling, not a theorem.
+            # docs/statements.md#C8 saw ≤ 1.8 for local ratios: 3 is a loose sanity ceiling, not a theorem.
             assert 0.8 <= lower / scale <= 3.0
     # Bai–Yin: Π_{l≤3} (√n_{l−1} + √n_l)/√(Π n_l/2) = (√20 + 16)·32·32/√(256³/2) ≈ 7.2 for this architecture
     assert lipschitz_upper_bound(model, 3) >= 5 * lipschitz_lower_bound(model, X, 3)

@@ -1,4 +1,4 @@
-"""Hermite coefficients μ_r (spec §5)."""
+"""Hermite coefficients μ_r (docs/hermite.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from ntkverify.hermite import hermite_coefficients, mu_relu, mu_relu_derivative
 
-# spec §5.3, exact squares μ_r(σ)² for even r
+# docs/hermite.md#values, exact squares μ_r(σ)² for even r
 EXACT_SQUARES = {
     0: 1 / (2 * math.pi),
     1: 0.25,
@@ -29,14 +29,14 @@ def test_relu_closed_form_matches_exact_values(r):
 
 
 def test_odd_coefficients_vanish_and_integration_by_parts():
-    """μ_r(σ) = 0 for odd r ≥ 3; μ_{r+1}(σ) = μ_r(σ')/√(r+1) (spec §5.2)."""
+    """μ_r(σ) = 0 for odd r ≥ 3; μ_{r+1}(σ) = μ_r(σ')/√(r+1) (docs/hermite.md#relu)."""
     assert all(mu_relu(r) == 0 for r in range(3, 40, 2))
     for r in range(30):
         assert mu_relu(r + 1) == pytest.approx(mu_relu_derivative(r) / math.sqrt(r + 1), rel=10 * U, abs=0)
 
 
 def test_parseval_sums():
-    """Σ μ_r(σ)² = E[σ(g)²] = ½ with tail ≈ 0.127 Σ_{r>R} r^{-5/2} (spec §5.3): at R = 20000 the tail is
+    """Σ μ_r(σ)² = E[σ(g)²] = ½ with tail ≈ 0.127 Σ_{r>R} r^{-5/2} (docs/hermite.md#values): at R = 20000 the tail is
     below 2e-6; Σ_{r≥2 even} = ¼ − 1/(2π)."""
     mu2 = np.array([mu_relu(r) ** 2 for r in range(20001)])
     tail_bound = 0.127 * (2 / 3) * 20000 ** (-1.5) / 2 * 1.5  # ∫ tail of even terms, 50% slack on the constant

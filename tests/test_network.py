@@ -1,4 +1,5 @@
-"""The torch module built from an Architecture (spec §2; NMM21 eq. (1); JGH18 standard parameterisation)."""
+"""The torch module built from an Architecture (docs/model.md#seed-normalisation; NMM21 eq. (1); JGH18 standard
+parameterisation)."""
 
 from __future__ import annotations
 
@@ -92,8 +93,9 @@ def test_input_dimension_and_constructor_checks():
 
 
 def test_propagate_signals_match_autograd_and_euler_identity():
-    """B_1 W_1ᵀ = ∇_x f_L (chain rule, spec §2) and, for the bias-free ReLU net, g_l(x)ᵀ b_l(x) = f_L(x) for
-    every l (Euler's identity for the positively homogeneous map g_l ↦ f_L, spec §10 B6)."""
+    """B_1 W_1ᵀ = ∇_x f_L (chain rule, docs/model.md#layer-decomposition) and, for the bias-free ReLU net, g_l(x)ᵀ
+    b_l(x) = f_L(x) for
+    every l (Euler's identity for the positively homogeneous map g_l ↦ f_L, docs/statements.md#B6)."""
     arch = Architecture(4, (7, 6, 5), "relu")
     model = arch.build(gen(2))
     X = data(8, 4, 3).requires_grad_(True)

@@ -108,7 +108,7 @@ def test_wide_layer_shrinks_to_layer_one_of_width_c_times_n():
 
 
 def test_adversarial_failure_shrinks_to_small_integers_and_halves():
-    """A planted failure: distinct nonzero rows that are positively parallel (λ_min = 0, spec A9(i))."""
+    """A planted failure: distinct nonzero rows that are positively parallel (λ_min = 0, docs/statements.md#A9 (i))."""
 
     def parallel_distinct(ds):
         distinct = len({tuple(row) for row in ds.X.tolist()}) == ds.n

@@ -1,4 +1,4 @@
-"""Tests of the tolerance model (spec §11): each budget bounds the error actually observed against an exact or
+"""Tests of the tolerance model (docs/tolerances.md): each budget bounds the error actually observed against an exact or
 high-precision reference, is not absurdly loose, scales with the dtype's roundoff, and validates its input."""
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def test_limiting_entry_error_bounds_the_analytic_engine(kind, depth):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_general_budget_covers_the_sqrt_u_regime_of_arccos(dtype):
-    """With a near-duplicate pair, arccos loses √u (spec §4.4); the general budget with ρ̄ ≈ 1 covers the
+    """With a near-duplicate pair, arccos loses √u (docs/kernels.md#stable-evaluation); the general budget with ρ̄ ≈ 1
+    covers the
     observed error, and the stable budget would not (so the regime switch matters)."""
     X = _adversarial_data("near_duplicate", np.random.default_rng(3))
     depth = 3
@@ -110,7 +111,7 @@ def test_tau_lim_is_solver_plus_weyl_and_float32_matches_spec_size():
     tau = tolerances.tau_lim(N, d, L, scale)
     expected = 10 * N * U64 * (N * L * scale) + N * tolerances.limiting_entry_error(d, L, scale)
     assert tau == pytest.approx(expected, rel=1e-14)
-    # float32, √u regime: spec §11.5 asks for tolerances around 1e-3·N·scale
+    # float32, √u regime: docs/tolerances.md#float32 asks for tolerances around 1e-3·N·scale
     tau32 = tolerances.tau_lim(N, d, L, scale, rho_bar=1.0, dtype=torch.float32)
     assert 1e-4 * N * scale < tau32 < 1e-1 * N * L * L * scale
     # the well-conditioned part scales linearly with u
@@ -119,7 +120,7 @@ def test_tau_lim_is_solver_plus_weyl_and_float32_matches_spec_size():
 
 
 def _empirical_ntk(X: np.ndarray, weights, dtype) -> np.ndarray:
-    """K̄ = Σ_l (F_{l−1}F_{l−1}^T)∘(B_lB_l^T) (spec §2) in the given dtype."""
+    """K̄ = Σ_l (F_{l−1}F_{l−1}^T)∘(B_lB_l^T) (docs/model.md#layer-decomposition) in the given dtype."""
     X = X.astype(dtype)
     Ws = [W.astype(dtype) for W in weights]
     F, pre = [X], [None]

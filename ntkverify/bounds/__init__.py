@@ -1,4 +1,4 @@
-"""The bounds library: every inequality of the spec as a documented, typed object (spec §6, §8, §10).
+"""The bounds library: every inequality of the theory as a documented, typed object (docs/statements.md).
 
 >>> from ntkverify import bounds
 >>> [b.name for b in bounds.all_bounds()][:3]                       # doctest: +SKIP

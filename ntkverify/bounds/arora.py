@@ -2,7 +2,7 @@
 controls: the generalisation term ``sqrt(2 y^T (H∞)^{-1} y / n)`` (their Thm 5.1) and the residual of
 kernel gradient descent ``||y − u(k)|| = sqrt(Σ_i (1 − ηλ_i)^{2k} (v_i^T y)^2)`` (their Thm 4.1, whose
 network statement holds up to ±ε; for the kernel recursion ``u(k+1) = u(k) + η H (y − u(k))``, ``u(0) = 0``,
-it is an exact identity: ``y − u(k) = (I − ηH)^k y``). Spec §7."""
+it is an exact identity: ``y − u(k) = (I − ηH)^k y``). docs/statements.md#other-sources."""
 
 from __future__ import annotations
 

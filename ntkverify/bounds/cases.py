@@ -70,7 +70,7 @@ class Case:
         return self.layers.K
 
     def ntk(self, depth: int) -> torch.Tensor:
-        """``K^{(depth)}`` for ``1 ≤ depth ≤ L``, rebuilt from the cached layers (spec §4.1 recursion)."""
+        """``K^{(depth)}`` for ``1 ≤ depth ≤ L``, rebuilt from the cached layers (docs/kernels.md#recursion)."""
         K = self.layers.G[0]
         for layer in range(2, depth + 1):
             K = K * self.layers.Gdot[layer - 1] + self.layers.G[layer - 1]
@@ -112,7 +112,8 @@ class Case:
 
 def _forward(X: torch.Tensor, weights: Sequence[torch.Tensor]):
     """Features ``F_0..F_{L-1}``, backward vectors ``B_1..B_L`` and outputs of the bias-free ReLU network of
-    spec §2 (NMM21 eq. (1)): ``f_l = σ(W_l^T f_{l-1})``, ``b_L = 1``, ``b_l = Σ_l W_{l+1} b_{l+1}``, σ'(0) = 0."""
+    docs/model.md#layer-decomposition (NMM21 eq. (1)): ``f_l = σ(W_l^T f_{l-1})``, ``b_L = 1``, ``b_l = Σ_l W_{l+1}
+    b_{l+1}``, σ'(0) = 0."""
     F, pre = [X], [None]
     for W in weights[:-1]:
         pre.append(F[-1] @ W)
@@ -128,7 +129,8 @@ def _forward(X: torch.Tensor, weights: Sequence[torch.Tensor]):
 
 class EmpiricalCase:
     """Data ``X`` and the weights ``W_1..W_L`` (``W_l`` of shape ``n_{l-1} × n_l``, ``W_L`` of shape
-    ``n_{L-1}`` or ``n_{L-1} × 1``) of a bias-free ReLU network (spec §2). ``kernel`` is the empirical NTK
+    ``n_{L-1}`` or ``n_{L-1} × 1``) of a bias-free ReLU network (docs/model.md#seed-normalisation). ``kernel`` is the
+    empirical NTK
     ``K̄`` from the engine under test; by default it is built from the layer decomposition
     ``K̄ = Σ_l (F_{l-1}F_{l-1}^T)∘(B_lB_l^T)``."""
 

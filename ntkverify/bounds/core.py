@@ -3,7 +3,7 @@
 A :class:`Bound` is data (name, bounded quantity, side, kind, statement, assumptions, citation) plus three
 functions of a case: the bound's value, the bounded quantity (both :class:`~ntkverify.spectra.Certified`,
 with their own error bars), and a scope check that returns why a case is outside the assumptions.
-:meth:`Bound.margin` compares the two under the rule of spec §11.4: an inequality between computed
+:meth:`Bound.margin` compares the two under the rule of docs/tolerances.md#inequalities: an inequality between computed
 quantities is allowed ``τ(lhs) + τ(rhs)``, the sum of the two error bars.
 """
 
@@ -66,7 +66,7 @@ def _in_scope(case) -> str | None:
 
 @dataclass(frozen=True)
 class Bound:
-    """One inequality of the spec, as data plus evaluation functions (see the module docstring).
+    """One inequality of the theory, as data plus evaluation functions (see the module docstring).
 
     ``bound_fn(case)`` and ``observe_fn(case)`` return :class:`Certified`; ``scope_fn(case)`` returns None
     when the case satisfies the assumptions, else a sentence saying why not. For PROB bounds
@@ -105,7 +105,7 @@ class Bound:
         return self.observe_fn(case)
 
     def margin(self, case) -> Margin:
-        """Evaluate both sides and compare them (spec §11.4: tolerance ``τ(lhs) + τ(rhs)``)."""
+        """Evaluate both sides and compare them (docs/tolerances.md#inequalities: tolerance ``τ(lhs) + τ(rhs)``)."""
         bound = self.value(case)
         observed = self.observe_fn(case)
         slack = observed.value - bound.value if self.side is Side.LOWER else bound.value - observed.value

@@ -1,4 +1,5 @@
-"""Bounds on the empirical NTK ``K̄`` of one draw of weights (spec §6.2, §10 B3–B8), written against plain
+"""Bounds on the empirical NTK ``K̄`` of one draw of weights (docs/statements.md#nmm21-finite-width, #B3–B8), written
+against plain
 tensors through :class:`~ntkverify.bounds.cases.EmpiricalCase` (features ``F_l``, backward vectors ``B_l``,
 weights ``W_l``). All are deterministic given the draw. The generic matrix bounds of
 :mod:`ntkverify.bounds.matrix` (``psd``, ``trivial_upper``, ``interlacing_2x2_upper``, Gershgorin) apply to
@@ -150,7 +151,7 @@ _reg(
     "lambda_min(Kbar)",
     Side.LOWER,
     "lambda_min(Kbar) >= sum_l lambda_min(F_{l-1} F_{l-1}^T) min_i ||b_l(x_i)||^2.",
-    f"{_SEC}; spec §6.2, §10 B3",
+    f"{_SEC}; docs/statements.md#nmm21-finite-width, #B3",
     _emp_schur,
     _lmin_emp,
 )
@@ -159,7 +160,7 @@ _reg(
     "lambda_min(Kbar)",
     Side.LOWER,
     "lambda_min(Kbar) >= lambda_min(F_k F_k^T) min_i ||b_{k+1}(x_i)||^2 for every k (reported: best k).",
-    f"{_SEC}; spec §6.2 step 2, §10 B3",
+    f"{_SEC}; docs/statements.md#nmm21-finite-width, #B3",
     _emp_wide,
     _lmin_emp,
 )
@@ -168,7 +169,7 @@ _reg(
     "lambda_max(Kbar)",
     Side.LOWER,
     "lambda_max(Kbar) >= L^2 ||F_L(theta)||^2 / ||theta||^2 (Euler: J theta = L F_L).",
-    "spec §10 B4",
+    "docs/statements.md#B4",
     _euler_lmax,
     _lmax_emp,
 )
@@ -177,7 +178,7 @@ _reg(
     "max_{i,l} |<W_l, df_L/dW_l>(x_i) - f_L(x_i)|",
     Side.UPPER,
     "<W_l, df_L(x)/dW_l> = f_L(x) for every layer l (degree-1 homogeneity in each W_l).",
-    "spec §9 item 4, §10 B6",
+    "docs/statements.md#B6",
     _zero,
     _euler_defect,
 )
@@ -186,7 +187,7 @@ _reg(
     "max_k max_{i!=j} ||f_k(x_i)-f_k(x_j)|| / (prod_{l<=k} ||W_l||_op ||x_i-x_j||)",
     Side.UPPER,
     "||f_k(x) - f_k(y)|| <= prod_{l<=k} ||W_l||_op ||x - y|| (ReLU is 1-Lipschitz).",
-    "spec §6.4, §10 B7",
+    "docs/statements.md#nmm21-lipschitz, #B7",
     _one,
     _lipschitz_ratio,
 )
@@ -195,7 +196,7 @@ _reg(
     "min_{k: n_k < N} lambda_min(F_k F_k^T)",
     Side.UPPER,
     "lambda_min(F_k F_k^T) = 0 when n_k < N (rank(F_k) <= n_k); checked as <= 0.",
-    "spec §6.3, §10 B5",
+    "docs/statements.md#nmm21-feature-matrices, #B5",
     _zero,
     _narrow_features,
     _narrow_scope,
@@ -206,7 +207,7 @@ _reg(
     Side.UPPER,
     "lambda_min(Kbar) = 0 if the parameter count P < N (rank(J) <= P), or two inputs are positively parallel, "
     "or an input is 0; checked as <= 0.",
-    "spec §10 B5, B8",
+    "docs/statements.md#B5, #B8",
     _zero,
     _lmin_emp,
     _emp_degenerate_scope,

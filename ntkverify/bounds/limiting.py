@@ -1,5 +1,5 @@
 """Bounds on the limiting NTK ``K^{(L)}``, its layers ``G^{(l)}``, ``Ġ^{(l)}`` and Du et al.'s ``H∞``
-(spec §6, §8, §10 A6, A7, A9, C4–C6). All operate on a :class:`~ntkverify.bounds.cases.Case`."""
+(docs/statements.md#A6, #A7, #A9, #C4, #C5, #C6). All operate on a :class:`~ntkverify.bounds.cases.Case`."""
 
 from __future__ import annotations
 
@@ -123,14 +123,16 @@ def _hermite_schur(case):
 
 
 def hermite_gershgorin_value(min_sq_norm: float, N: int, rho: float) -> float:
-    """``2 m Σ_{r even ≥ 2} μ_r^2 (1 − (N−1) ρ^r)_+`` (spec §8.4), truncated at :data:`HERMITE_ORDERS` (every
+    """``2 m Σ_{r even ≥ 2} μ_r^2 (1 − (N−1) ρ^r)_+`` (docs/statements.md#explicit-lower-bound), truncated at
+    :data:`HERMITE_ORDERS` (every
     term is ≥ 0, so the truncation is a valid lower bound)."""
     s = math.fsum(_MU2[r] * max(0.0, 1.0 - (N - 1) * rho**r) for r in HERMITE_ORDERS)
     return 2 * min_sq_norm * s
 
 
 def _hermite_gershgorin(case):
-    """A6d (spec §8.4), deterministic with the realised ``ρ_max``; the value is monotone in ρ, so its error
+    """A6d (docs/statements.md#explicit-lower-bound), deterministic with the realised ``ρ_max``; the value is monotone
+    in ρ, so its error
     from ``δρ`` is bounded by :func:`monotone_error`; ``min ||x||^2`` carries ``γ_d`` relative."""
     m, N = case.min_sq_norm, case.N
 
@@ -158,12 +160,12 @@ def _hinf_hermite(case):
 
 
 def g_hinf(rho: float) -> float:
-    """``g(ρ) = ρ (π − arccos ρ)/(2π)``, increasing on [0, 1] (spec §8.3)."""
+    """``g(ρ) = ρ (π − arccos ρ)/(2π)``, increasing on [0, 1] (docs/statements.md#hinf-gershgorin)."""
     return rho * (math.pi - math.acos(max(-1.0, min(1.0, rho)))) / (2 * math.pi)
 
 
 def _hinf_gershgorin(case):
-    """``λ_min(H∞) ≥ ½ − (N−1) g(ρ_max)`` (spec §8.3)."""
+    """``λ_min(H∞) ≥ ½ − (N−1) g(ρ_max)`` (docs/statements.md#hinf-gershgorin)."""
     N = case.N
     value = 0.5 - (N - 1) * g_hinf(case.rho_max)
     error = (N - 1) * monotone_error(g_hinf, case.rho_max, case.rho_error) + 10 * unit_roundoff(case.X.dtype)
@@ -179,7 +181,7 @@ def _hinf_rayleigh(case):
 
 
 def t_delta(N: int, d: int, delta: float) -> float:
-    """``t_δ = sqrt(2 ln(N(N−1)/δ) / d)``: ``P(ρ_max ≥ t_δ) ≤ δ`` for i.i.d. uniform directions (spec §8.2,
+    """``t_δ = sqrt(2 ln(N(N−1)/δ) / d)``: ``P(ρ_max ≥ t_δ) ≤ δ`` for i.i.d. uniform directions (docs/statements.md#C4,
     Ball 1997 Lemma 2.2 plus a union bound over ordered pairs)."""
     return math.sqrt(2 * math.log(N * (N - 1) / delta) / d)
 
@@ -199,7 +201,8 @@ def _sphere_hermite(case):
 
 
 def _nmm21_single_order(case):
-    """NMM21's route with one even order r (spec §6.1 steps 1–4), the best r, with ``ρ_max → t_δ``:
+    """NMM21's route with one even order r (docs/statements.md#nmm21-limiting steps 1–4), the best r, with ``ρ_max →
+    t_δ``:
     ``2 μ_r^2 d (1 − (N−1) t_δ^r)_+``. The constant is the explicit one of the proof, not the paper's Ω(·)."""
     t = min(t_delta(case.N, case.d, case.delta), 1.0)
     value = max(2 * _MU2[r] * case.d * max(0.0, 1 - (case.N - 1) * t**r) for r in HERMITE_ORDERS)
@@ -262,7 +265,8 @@ def _k_monotone(case):
 
 def _direction_gaps(case) -> tuple[torch.Tensor, torch.Tensor]:
     """``||x̂_i − x̂_j||`` and ``||x̂_i + x̂_j||`` for unit rows ``x̂`` (zero rows stay 0). Unlike ``1 − ρ_ij``,
-    these resolve angles down to rounding, not to ``sqrt(u)`` (spec §4.4) — provided the distances come from the
+    these resolve angles down to rounding, not to ``sqrt(u)`` (docs/kernels.md#stable-evaluation) — provided the
+    distances come from the
     differences themselves (:func:`exact_cdist`), not from the Gram expansion."""
     norms = torch.linalg.vector_norm(case.X, dim=1)
     U = case.X / torch.where(norms > 0, norms, torch.ones_like(norms))[:, None]
@@ -270,7 +274,7 @@ def _direction_gaps(case) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def degeneracy(case) -> str | None:
-    """Why ``λ_min(K^{(L)}) = 0`` exactly for this case (spec §10 A9), or None if none of (i)–(iv) applies.
+    """Why ``λ_min(K^{(L)}) = 0`` exactly for this case (docs/statements.md#A9), or None if none of (i)–(iv) applies.
 
     Parallel and antipodal pairs are recognised when their unit directions agree to within
     :attr:`Case.rho_error` (rounding), so the claimed zero is exact up to ``O(u^2)·scale``."""
@@ -295,7 +299,7 @@ def degeneracy(case) -> str | None:
 
 
 def _degenerate_scope(case):
-    return None if degeneracy(case) is not None else "no degeneracy (i)-(iv) of spec §10 A9 applies"
+    return None if degeneracy(case) is not None else "no degeneracy (i)-(iv) of docs/statements.md#A9 applies"
 
 
 # ------------------------------------------------------------------------------------------- registry
@@ -339,7 +343,7 @@ _reg(
     Kind.DET,
     "lambda_min(K^(L)) >= sum_{l=1}^L lambda_min(G^(l)) (Weyl; Schur with Gdot_ii <= 1).",
     "any X",
-    f"{_NMM}; spec §10 A6a",
+    f"{_NMM}; docs/statements.md#A6 (a)",
     _schur_sum,
     _lmin_K,
 )
@@ -350,7 +354,7 @@ _reg(
     Kind.DET,
     "lambda_min(K^(L)) >= sum_l max{lambda_min(G^(l)), min_i G^(l)_ii lambda_min(prod_{k>l} Gdot^(k))}.",
     "any X",
-    "Schur (1911) product theorem both ways; spec §10 A6b",
+    "Schur (1911) product theorem both ways; docs/statements.md#A6 (b)",
     _schur_two_sided,
     _lmin_K,
 )
@@ -361,7 +365,7 @@ _reg(
     Kind.DET,
     "lambda_min(G^(2)) >= 2 min_i ||x_i||^2 sum_{r in S} mu_r(relu)^2 lambda_min(P^{o r}), S = {1,2,4,6,8}.",
     "depth L >= 2 (so G^(2) exists)",
-    f"{_NMM}; OS20 Hermite route; spec §5.4, §10 A6c",
+    f"{_NMM}; OS20 Hermite route; docs/hermite.md#mehler, docs/statements.md#A6 (c)",
     _hermite_schur,
     _lmin_G2,
     _depth_at_least(2),
@@ -373,7 +377,7 @@ _reg(
     Kind.DET,
     "lambda_min(K^(L)) >= 2 min_i ||x_i||^2 sum_{r even >= 2} mu_r^2 (1 - (N-1) rho_max^r)_+.",
     "L >= 2, every x_i != 0",
-    f"{_NMM} steps 1-3; spec §8.4, §10 A6d",
+    f"{_NMM} steps 1-3; docs/statements.md#explicit-lower-bound, #A6 (d)",
     _hermite_gershgorin,
     _lmin_K,
     _all(_depth_at_least(2), _no_zero_rows),
@@ -385,7 +389,7 @@ _reg(
     Kind.DET,
     "lambda_min(H_inf) >= sum_{r in {0,1,3,5,7}} mu_r(relu')^2 lambda_min((X X^T)^{o(r+1)}).",
     "unit-norm rows",
-    "OS20 (Oymak & Soltanolkotabi 2020) Hermite bound; spec §7, §10 A6e",
+    "OS20 (Oymak & Soltanolkotabi 2020) Hermite bound; docs/statements.md#other-sources, #A6 (e)",
     _hinf_hermite,
     _lmin_hinf,
     _unit_norm,
@@ -398,7 +402,7 @@ _reg(
     "lambda_min(H_inf) >= 1/2 - (N-1) g(rho_max), g(rho) = rho (pi - arccos rho)/(2 pi) (with hinf_rayleigh_upper: "
     "|lambda_min(H_inf) - 1/2| <= (N-1) g(rho_max)).",
     "unit-norm rows",
-    "DZPS19 (Du, Zhai, Poczos, Singh, ICLR 2019) §3 H_inf; NMM21; spec §8.3, §10 A6e",
+    "DZPS19 (Du, Zhai, Poczos, Singh, ICLR 2019) §3 H_inf; NMM21; docs/statements.md#hinf-gershgorin, #A6 (e)",
     _hinf_gershgorin,
     _lmin_hinf,
     _unit_norm,
@@ -410,7 +414,7 @@ _reg(
     Kind.DET,
     "lambda_min(H_inf) <= min_i H_inf_ii = min_i ||x_i||^2 / 2 (= 1/2 for unit-norm data).",
     "any X",
-    "DZPS19 §3; spec §8.3",
+    "DZPS19 §3; docs/statements.md#hinf-gershgorin",
     _hinf_rayleigh,
     _lmin_hinf,
 )
@@ -421,7 +425,7 @@ _reg(
     Kind.PROB,
     "rho_max = max_{i!=j} |<x_i,x_j>|/(||x_i|| ||x_j||) <= t_delta = sqrt(2 ln(N(N-1)/delta)/d) w.p. >= 1 - delta.",
     _RANDOM_SPHERE + "; N >= 2",
-    "Ball (1997) Lemma 2.2 + union bound; spec §8.1-8.2, §10 C4",
+    "Ball (1997) Lemma 2.2 + union bound; docs/data.md#sphere-caps, docs/statements.md#C4",
     _t_delta,
     _rho_max,
     _pairs,
@@ -434,7 +438,7 @@ _reg(
     Kind.PROB,
     "lambda_min(K^(L)) >= 2 d sum_{r even >= 2} mu_r^2 (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta.",
     _RANDOM_SPHERE + " of radius sqrt(d); L >= 2; N >= 2",
-    "spec §8.4 (explicit-constant form of NMM21), §10 C5",
+    "docs/statements.md#explicit-lower-bound (explicit-constant form of NMM21), docs/statements.md#C5",
     _sphere_hermite,
     _lmin_K,
     _all(_depth_at_least(2), _sphere_radius, _pairs),
@@ -448,7 +452,7 @@ _reg(
     "lambda_min(K^(L)) >= max_{r even} 2 mu_r^2 d (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta: the seed paper's "
     "mu_r^2 Omega(d) with the proof's explicit constant (the paper's hidden constants are not claimed).",
     _RANDOM_SPHERE + " of radius sqrt(d); L >= 2; N >= 2",
-    f"{_NMM} (limiting-NTK theorem); spec §6.1, §10 C6",
+    f"{_NMM} (limiting-NTK theorem); docs/statements.md#nmm21-limiting, #C6",
     _nmm21_single_order,
     _lmin_K,
     _all(_depth_at_least(2), _sphere_radius, _pairs),
@@ -461,7 +465,7 @@ _reg(
     Kind.DET,
     "lambda_min(K^(L)) <= L d for data with ||x_i||^2 = d (the seed paper's O(L d) upper bound, via K_ii).",
     "rows of squared norm d",
-    f"{_NMM}; KMM24 §4; spec §6.1, §10 C6",
+    f"{_NMM}; KMM24 §4; docs/statements.md#nmm21-limiting, #C6",
     _depth_times_d,
     _lmin_K,
     _sphere_radius,
@@ -473,7 +477,7 @@ _reg(
     Kind.PROB,
     "lambda_min(H_inf) >= 1/2 - (N-1) g(t_delta) w.p. >= 1 - delta.",
     _RANDOM_SPHERE + " of radius 1; N >= 2",
-    "spec §8.3 with §8.2",
+    "docs/statements.md#hinf-gershgorin with docs/statements.md#C4",
     _hinf_sphere,
     _lmin_hinf,
     _all(_unit_norm, _pairs),
@@ -486,7 +490,7 @@ _reg(
     Kind.DET,
     "Gdot^(l) >= (1/2) 1 1^T (Loewner), l = 2..L: Gdot = 1/2 + arcsin(P)/pi and arcsin has a nonnegative series.",
     "L >= 2, every x_i != 0",
-    "spec §5.4, §10 A7",
+    "docs/hermite.md#mehler, docs/statements.md#A7",
     _zero,
     _loewner(_gdot_half),
     _all(_depth_at_least(2), _no_zero_rows),
@@ -498,7 +502,7 @@ _reg(
     Kind.DET,
     "G^(l+1) >= (1/2) G^(l) (the r = 1 Hermite term), l = 1..L-1.",
     "L >= 2",
-    "spec §5.4, §10 A7",
+    "docs/hermite.md#mehler, docs/statements.md#A7",
     _zero,
     _loewner(_g_half),
     _depth_at_least(2),
@@ -510,7 +514,7 @@ _reg(
     Kind.DET,
     "G^(l+1) >= (1/pi) d_l d_l^T, d_l = sqrt(diag G^(l)) (the r = 0 Hermite term), l = 1..L-1.",
     "L >= 2",
-    "spec §5.4, §10 A7",
+    "docs/hermite.md#mehler, docs/statements.md#A7",
     _zero,
     _loewner(_g_rank_one),
     _depth_at_least(2),
@@ -522,7 +526,7 @@ _reg(
     Kind.DET,
     "K^(l) >= (1/2) K^(l-1) + G^(l), l = 2..L (Schur with Gdot >= 11^T/2).",
     "L >= 2",
-    "spec §10 A7",
+    "docs/statements.md#A7",
     _zero,
     _loewner(_k_half),
     _depth_at_least(2),
@@ -534,7 +538,7 @@ _reg(
     Kind.CONJ,
     "K^(L) >= K^(L-1) (so lambda_min(K^(L)) is non-decreasing in L): no proof known.",
     "L >= 2",
-    "spec §9 item 8, §10 A7, §12 item 5",
+    "docs/statements.md#depth-monotone, #A7, #open-questions",
     _zero,
     _loewner(_k_monotone),
     _depth_at_least(2),
@@ -547,7 +551,7 @@ _reg(
     "lambda_min(K^(L)) = 0 (checked as <= 0; psd gives >= 0) if (i) x_j = c x_i, c > 0; (ii) some x_i = 0; "
     "(iii) L = 1 and N > d; (iv) L = 2 and more antipodal pairs than the rank of their span.",
     "one of (i)-(iv) holds (checked)",
-    "spec §10 A9 (proof of (iv) in the spec); DZPS19 Thm 3.1 for the converse",
+    "docs/statements.md#A9 (proof of (iv) there); DZPS19 Thm 3.1 for the converse",
     _zero,
     _lmin_K,
     _degenerate_scope,

@@ -1,6 +1,6 @@
 """Bounds that hold for every symmetric (PSD) matrix, applied to a case's kernel: ``K^{(L)}`` for a
 :class:`~ntkverify.bounds.cases.Case`, ``K̄`` for an :class:`~ntkverify.bounds.cases.EmpiricalCase`
-(spec §6.5 and §10 A1, A8, B1, B4)."""
+(docs/statements.md#test-vector-upper-bounds, #A1, #A8, #B1, #B4)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _at_least_two(case):
     return None if case.N >= 2 else f"needs N >= 2 points, got N={case.N}"
 
 
-_A8 = "NMM21 (method per KMM24 §4); spec §6.5 and §10 A8/B4"
+_A8 = "NMM21 (method per KMM24 §4); docs/statements.md#test-vector-upper-bounds, #A8, #B4"
 
 register(
     Bound(
@@ -86,7 +86,7 @@ register(
         kind=Kind.DET,
         statement="lambda_min(K) >= 0: K is a Gram matrix (limiting: expectation of Gram matrices; empirical: J J^T).",
         assumptions=f"any data; {_KERNEL}",
-        citation="JGH18 (NTK as a Gram matrix); spec §10 A1/B1",
+        citation="JGH18 (NTK as a Gram matrix); docs/statements.md#A1, #B1",
         bound_fn=_zero,
         observe_fn=_lambda_min,
     )
@@ -115,7 +115,7 @@ register(
             "(Cauchy interlacing with each principal 2x2 block)."
         ),
         assumptions=f"N >= 2; {_KERNEL}",
-        citation="Cauchy interlacing; spec §6.5, §10 A8/B4",
+        citation="Cauchy interlacing; docs/statements.md#test-vector-upper-bounds, #A8, #B4",
         bound_fn=_two_by_two,
         observe_fn=_lambda_min,
         scope_fn=_at_least_two,
@@ -129,7 +129,7 @@ register(
         kind=Kind.DET,
         statement="lambda_max(K) >= max(max_i K_ii, 1^T K 1 / N) (Rayleigh quotients at e_i and at 1/sqrt(N)).",
         assumptions=f"any data; {_KERNEL}",
-        citation="spec §10 A8",
+        citation="docs/statements.md#A8",
         bound_fn=_lambda_max_lower,
         observe_fn=_lambda_max,
     )
@@ -142,7 +142,7 @@ register(
         kind=Kind.DET,
         statement="lambda_max(K) <= max_i sum_j |K_ij| (Gershgorin discs).",
         assumptions=f"any data; {_KERNEL}",
-        citation="Gershgorin (1931); spec §10 A8",
+        citation="Gershgorin (1931); docs/statements.md#A8",
         bound_fn=_gershgorin_upper,
         observe_fn=_lambda_max,
     )
@@ -155,7 +155,7 @@ register(
         kind=Kind.DET,
         statement="lambda_min(K) >= min_i (K_ii - sum_{j!=i} |K_ij|) (Gershgorin discs).",
         assumptions=f"any data; {_KERNEL}",
-        citation="Gershgorin (1931); spec §10 A8",
+        citation="Gershgorin (1931); docs/statements.md#A8",
         bound_fn=_gershgorin_lower,
         observe_fn=_lambda_min,
     )

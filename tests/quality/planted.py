@@ -3,7 +3,8 @@
 The quality tier (in the spirit of Hypothesis' own quality tests) asserts that ``ntkverify.verify`` catches
 every bug below under the ``ci`` profile and shrinks it to a small counterexample. Each buggy kernel is a
 small self-contained function of ``X`` (an n × d float64 torch tensor), written the way a user would write
-the textbook recursion (spec §4.1–4.3: arc-cosine closed forms of Cho & Saul 2009 with ``arccos`` of
+the textbook recursion (docs/kernels.md#recursion, #normalisations: arc-cosine closed forms of Cho & Saul 2009 with
+``arccos`` of
 correlations; Du et al. 2019's H∞), and is correct except for the one planted mistake — in particular every
 kernel but ``zero_row_nan`` guards zero rows, so no bug is caught "by accident" through another one. They are
 module-level functions so that the command line can load them::
@@ -83,7 +84,8 @@ class PlantedBug:
 
 
 def textbook_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigma_b: float | None = None):
-    """The limiting ReLU NTK by the textbook recursion (spec §4.1–4.2), with ``arccos`` of clamped correlations.
+    """The limiting ReLU NTK by the textbook recursion (docs/kernels.md#recursion, #relu-closed-forms), with
+    ``arccos`` of clamped correlations.
 
     Seed normalisation (NMM21 eq. (4)) when σ_w and σ_b are None: Σ⁽¹⁾ = XXᵀ, Σ⁽ˡ⁾ = 2E[σσ], Ġ = 2E[σ'σ'].
     Otherwise the standard parameterisation (JGH18; same σ_w, σ_b in every layer): Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²,
@@ -108,7 +110,8 @@ def textbook_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigm
 
 
 def textbook_h_infinity(X: torch.Tensor) -> torch.Tensor:
-    """H∞_ij = x_iᵀx_j (π − θ_ij)/(2π) (Du et al. 2019 §3; spec §4.3), θ = arccos of the clamped correlation."""
+    """H∞_ij = x_iᵀx_j (π − θ_ij)/(2π) (Du et al. 2019 §3; docs/kernels.md#normalisations), θ = arccos of the clamped
+    correlation."""
     norms = torch.linalg.vector_norm(X, dim=1)
     safe = torch.where(norms > 0, norms, 1.0)
     G = X @ X.T
@@ -327,7 +330,7 @@ def missing_bias(X):
 
 def finite_width_for_limit(X):
     """An empirical NTK of one random width-256 two-layer net (fixed seed) passed off as the limiting kernel:
-    (2/m)[(XXᵀ) ∘ (Σ₁W₂)(Σ₁W₂)ᵀ + F₁F₁ᵀ] (NMM21 eqs. (3)–(4); spec §2)."""
+    (2/m)[(XXᵀ) ∘ (Σ₁W₂)(Σ₁W₂)ᵀ + F₁F₁ᵀ] (NMM21 eqs. (3)–(4); docs/model.md#seed-normalisation)."""
     rng = np.random.default_rng(0)
     X = X.numpy()
     W1, W2 = rng.standard_normal((X.shape[1], WIDTH)), rng.standard_normal(WIDTH)
