@@ -1,14 +1,21 @@
-"""Every bound of :mod:`ntkverify.bounds` as a property of the suite.
+"""Every bound of :mod:`ntkverify.bounds` as a property of the suite, from the bound's declared fields alone.
 
-* DET and CONJ bounds of the limiting kernels run on shrinking Hypothesis cases (data of every law, adversarial
-  geometry and explicit arrays, depth 1–4), mapped into the bound's scope where it names one: unit rows for the
-  H∞ bounds, rows of squared norm d for the seed paper's upper bound, an appended degeneracy for the A9 zeros.
-  A case still outside the assumptions (e.g. a zero row for a bound that excludes them) counts as vacuous.
-* Empirical-kernel bounds (docs/statements.md#B3, #B4, #B5, #B6, #B7, #B8) run on a drawn bias-free ReLU network (seed
-parameterisation, N(0,1)
-  weights from a drawn seed) and data.
-* PROB bounds are judged as statistics: each trial draws i.i.d. uniform points on the sphere the bound assumes,
-  and the number of violations among the trials is compared with the claimed δ by a binomial test.
+* What a bound applies to (:class:`~ntkverify.bounds.Target`) chooses its cases and its subjects: the limiting
+  NTK, its layers and H∞ run on shrinking Hypothesis cases (data of every law, adversarial geometry and explicit
+  arrays, depth 1–4); the empirical NTK and the feature matrices on a drawn bias-free ReLU network (seed
+  parameterisation, N(0,1) weights from a drawn seed) and data; the bounds for any symmetric matrix on both.
+* What data it needs (:class:`~ntkverify.bounds.Data`) maps each case into the assumptions: unit rows, rows of
+  squared norm d, an appended degeneracy for the exact zeros (docs/statements.md#A9). A case still outside the
+  assumptions (e.g. a zero row for a bound that excludes them) counts as vacuous.
+* PROB bounds are judged as statistics: each trial draws i.i.d. uniform points on the sphere the bound's data
+  name, and the number of violations among the trials is compared with the claimed δ by a binomial test.
+* A user's kernel (``ntkverify check``, ``verify``) gets every bound whose target its claim provides
+  (:attr:`~ntkverify.properties.subjects.Claim.target`): the any-matrix bounds for every claim, the bounds on
+  ``K^{(L)}`` (λ_min lower and upper bounds, the Schur and Hermite steps) for the seed-normalised ReLU NTK, the
+  H∞ bounds for Du et al.'s Gram matrix (DET ones: each failure shrinks to a replayable counterexample). The
+  kernel under test is the observed side; the other side comes from the data and the engine's layers. Bounds
+  that observe the layers themselves (the Loewner steps) need the layers, which a user's kernel does not
+  provide.
 """
 
 from __future__ import annotations
@@ -20,14 +27,30 @@ import torch
 from hypothesis import strategies as st
 
 from ntkverify import bounds
+from ntkverify.bounds import Data, Target
 from ntkverify.empirical import empirical_ntk
 from ntkverify.properties.cases import KernelCase, NetworkCase, _degenerate, kernel_cases, network_cases
 from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.subjects import USER_KERNEL, KernelError, Subject
 from ntkverify.strategies import get_distribution
 
 PROB_DELTA = 0.05  # the δ each PROB bound is evaluated at; its claim is P(violation) ≤ δ per trial
 PROB_TRIALS = 40
 PROB_SHAPE = (8, 64)  # (N, d): t_δ = √(2 ln(N(N−1)/δ)/d) ≈ 0.51 < 1, so the bounds are not vacuous
+
+#: The subjects of a bound's property, by what the bound applies to.
+SUBJECTS = {
+    Target.ANY_MATRIX: ("limiting-ntk", USER_KERNEL),
+    Target.LIMITING_NTK: ("limiting-ntk", USER_KERNEL),
+    Target.LIMITING_LAYERS: ("limiting-ntk",),
+    Target.H_INFINITY: ("h-infinity", USER_KERNEL),
+    Target.EMPIRICAL_NTK: ("empirical-ntk",),
+    Target.FEATURES: ("feature-matrices", "feature-maps"),
+    Target.DATA: ("sphere-data",),
+}
+#: The law a PROB trial draws its data from, by the data the bound needs.
+SAMPLERS = {Data.SPHERE: "sphere", Data.DIRECTIONS: "sphere", Data.UNIT_SPHERE: "unit_sphere"}
+_NETWORK_TARGETS = (Target.EMPIRICAL_NTK, Target.FEATURES)
 
 
 def verdict_of(margin: bounds.Margin, notes: str = "") -> Verdict:
@@ -56,39 +79,60 @@ def _rescaled(case: KernelCase, radius_sq) -> KernelCase:
     return case.with_data(X)
 
 
-# Where a bound's assumptions name a data shape, cases are mapped into it (and shrink the same way).
-_SHAPERS = {
-    "hinf_gershgorin_lower": lambda c: _rescaled(c, lambda d: 1.0),
-    "hinf_hermite_lower": lambda c: _rescaled(c, lambda d: 1.0),
-    "nmm21_scaling_upper": lambda c: _rescaled(c, lambda d: float(d)),
-}
-
-
 def _limiting_strategy(bound: bounds.Bound):
+    """Cases mapped into the data the bound needs (and shrinking the same way)."""
+
     def strategy(subject):
         base = kernel_cases(subject)
-        if bound.name == "degenerate_zero":
+        if bound.data is Data.DEGENERATE:
             return st.tuples(base, st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
-        shaper = _SHAPERS.get(bound.name)
-        return base.map(shaper) if shaper else base
+        radius_sq = bound.data.radius_sq
+        return base if radius_sq is None else base.map(lambda c: _rescaled(c, radius_sq))
 
     return strategy
 
 
+def _applies(bound: bounds.Bound):
+    """A user's kernel gets the bound when its claim provides the bound's target (any claim: any matrix)."""
+
+    def applies(subject: Subject) -> str | None:
+        if bound.target in (Target.ANY_MATRIX, subject.claim.target):
+            return None
+        return f"the bound is about {bound.target.value}; the claim {subject.claim} is {subject.claim.target.value}"
+
+    return applies
+
+
+def bound_case(subject: Subject | None, X: torch.Tensor, depth: int, **kw) -> bounds.Case:
+    """The bounds-library case of data ``X``: the engine's kernels, or a user's kernel as the matrix under test
+    (its entry budget from :meth:`~ntkverify.properties.subjects.Claim.entry_errors`)."""
+    if subject is None:
+        return bounds.Case(X, depth, **kw)
+    L = subject.depth_for(depth)
+    K = subject(X, L)
+    error = float(subject.claim.entry_errors(X, L, K).max())
+    # the bounds are about a symmetric matrix; an asymmetric kernel fails ``well-formed-symmetric`` instead
+    K = (K + K.T) / 2
+    return bounds.Case(X, L, kernel=K, kernel_target=subject.claim.target, kernel_error=error, **kw)
+
+
+def _evaluate(bound: bounds.Bound, bcase, notes: str = "") -> Verdict:
+    reason = bound.out_of_scope(bcase)
+    return _vacuous(reason) if reason is not None else verdict_of(bound.margin(bcase), notes)
+
+
 def _limiting_check(bound: bounds.Bound):
     def check(subject, case: KernelCase) -> Verdict:
-        bcase = bounds.Case(case.X, case.depth)
-        reason = bound.out_of_scope(bcase)
-        if reason is not None:
-            return _vacuous(reason)
-        return verdict_of(bound.margin(bcase))
+        try:
+            return _evaluate(bound, bound_case(subject, case.X, case.depth))
+        except KernelError as exc:
+            return Verdict.failure(str(exc))
 
     return check
 
 
 def _relu_networks(subject=None):
-    """Bias-free ReLU networks in the seed parameterisation (the model of docs/model.md#seed-normalisation) with
-    data."""
+    """Bias-free ReLU networks in the seed parameterisation (docs/model.md#seed-normalisation) with data."""
     return network_cases(subject, activation="relu")
 
 
@@ -97,66 +141,62 @@ def _empirical_check(bound: bounds.Bound):
         model = nc.model()
         # the kernel under test is the engine's fast path; the bound's own forward pass supplies F_l, B_l
         K_bar = empirical_ntk(model, nc.X, method="layerwise")
-        bcase = bounds.EmpiricalCase(nc.X, [W.detach() for W in model.weights], kernel=K_bar)
-        reason = bound.out_of_scope(bcase)
-        if reason is not None:
-            return _vacuous(reason)
-        return verdict_of(bound.margin(bcase))
+        return _evaluate(bound, bounds.EmpiricalCase(nc.X, [W.detach() for W in model.weights], kernel=K_bar))
 
     return check
 
 
-def _sphere_for(bound: bounds.Bound) -> str:
-    return "unit_sphere" if "radius 1" in bound.assumptions else "sphere"
-
-
 def _prob_trial(bound: bounds.Bound):
-    family = _sphere_for(bound)
+    family = SAMPLERS[bound.data]
 
     def trial(subject, rng: np.random.Generator) -> Verdict:
         N, d = PROB_SHAPE
         X = get_distribution(family).sample(N, d, rng)
         depth = int(rng.integers(2, 5))
-        bcase = bounds.Case(X, depth, delta=PROB_DELTA)
-        return verdict_of(bound.margin(bcase), notes=f"{family}, N={N}, d={d}, depth={depth}")
+        try:
+            bcase = bound_case(subject, X, depth, delta=PROB_DELTA)
+        except KernelError as exc:
+            return Verdict.failure(str(exc))
+        return _evaluate(bound, bcase, notes=f"{family}, N={N}, d={d}, depth={bcase.depth}")
 
     return trial
 
 
-def _properties_of(bound: bounds.Bound) -> list[Property]:
-    """The bound as a property of the kernels it applies to; the bounds that hold for any kernel matrix
-    (:mod:`ntkverify.bounds.matrix`: PSD, trivial, 2×2 interlacing, Gershgorin, λ_max) run on the limiting and
-    on the empirical NTK."""
-    props = [_property_of(bound)]
-    if bound.bound_fn.__module__ == bounds.matrix.__name__:
-        props.append(_property_of(bound, empirical=True))
-    return props
-
-
-def _property_of(bound: bounds.Bound, empirical: bool = False) -> Property:
+def _property_of(bound: bounds.Bound, on_networks: bool) -> Property:
     common = dict(
-        name=f"bound:{bound.name}" + ("@empirical" if empirical else ""),
+        name=f"bound:{bound.name}" + ("@empirical" if on_networks and bound.target is Target.ANY_MATRIX else ""),
         statement=bound.statement,
-        citation=bound.citation,
+        citation=str(bound.citation),
         kind=bound.kind,
         limits=(f"assumptions: {bound.assumptions}",),
         tolerance_rule="τ(lhs) + τ(rhs): the certified error bars of both sides (docs/tolerances.md#inequalities)",
+        builds_kernel=True,
     )
+    if on_networks:
+        subjects = ("empirical-ntk",) if bound.target is Target.ANY_MATRIX else SUBJECTS[bound.target]
+        return Property(subjects=subjects, check=_empirical_check(bound), strategy=_relu_networks, **common)
+    subjects, applies = SUBJECTS[bound.target], _applies(bound)
     if bound.kind is Kind.PROB:
-        return Property(
-            kernels=("limiting-ntk-bounds", "statistics"),
-            trial=_prob_trial(bound),
-            delta=PROB_DELTA,
-            trials=PROB_TRIALS,
-            **common,
-        )
-    if empirical or bound.name.startswith("emp_"):
-        return Property(kernels=("empirical-ntk",), check=_empirical_check(bound), strategy=_relu_networks, **common)
-    return Property(
-        kernels=("limiting-ntk-bounds",), check=_limiting_check(bound), strategy=_limiting_strategy(bound), **common
-    )
+        # a user's kernel is checked per example, each failure shrunk to a replayable counterexample; a PROB
+        # bound judges a violation count over random data instead, so it runs on the engine's kernels only
+        subjects = tuple(s for s in subjects if s != USER_KERNEL)
+        trial = _prob_trial(bound)
+        return Property(subjects=subjects, applies=applies, trial=trial, delta=PROB_DELTA, trials=PROB_TRIALS, **common)
+    check, strategy = _limiting_check(bound), _limiting_strategy(bound)
+    return Property(subjects=subjects, applies=applies, check=check, strategy=strategy, **common)
+
+
+def properties_of(bound: bounds.Bound) -> list[Property]:
+    """The bound as properties: on networks for the empirical targets, on data and depth for the limiting ones,
+    and both for the bounds that hold for any symmetric matrix."""
+    if bound.target in _NETWORK_TARGETS:
+        return [_property_of(bound, on_networks=True)]
+    props = [_property_of(bound, on_networks=False)]
+    if bound.target is Target.ANY_MATRIX:
+        props.append(_property_of(bound, on_networks=True))
+    return props
 
 
 for _bound in bounds.all_bounds():
-    for _prop in _properties_of(_bound):
+    for _prop in properties_of(_bound):
         register(_prop)

@@ -141,14 +141,18 @@ def _degenerate_zero(subject, case):
 
 
 def _has_reference(subject):
-    return subject.claim.has_reference
+    return None if subject.claim.has_reference else "the claim names no reference kernel"
 
 
 def _homogeneous(subject):
-    return subject.claim.homogeneous
+    return None if subject.claim.homogeneous else "the claimed kernel is not positively homogeneous (biases)"
 
 
-_COMMON = dict(kind=Kind.DET, kernels=KERNELS, strategy=kernel_cases)
+def _rotation_invariant(subject):
+    return None if subject.claim.rotation_invariant else "the claim names no dot-product kernel"
+
+
+_COMMON = dict(kind=Kind.DET, subjects=KERNELS, strategy=kernel_cases)
 
 for prop in (
     Property(
@@ -200,7 +204,7 @@ for prop in (
         "docs/statements.md#A3 (K depends on X only through XXᵀ)",
         check=_rotation,
         tolerance_rule="2 × entry budget",
-        applies=lambda s: s.claim.rotation_invariant,
+        applies=_rotation_invariant,
         **_COMMON,
     ),
     Property(
@@ -218,7 +222,7 @@ for prop in (
         "docs/statements.md#A9 (i)–(ii), #B8",
         check=_degenerate_zero,
         kind=Kind.DET,
-        kernels=KERNELS,
+        subjects=KERNELS,
         strategy=degenerate_cases,
         # A9 is a statement about bias-free kernels (rows scale with ‖x‖, so x and 2x give proportional rows);
         # with σ_b > 0 a parallel pair has a positive-definite 2×2 block (Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²) and λ_min > 0.

@@ -1,8 +1,8 @@
 """The property registry: every checkable statement declared once, as data (in the spirit of PyTorch's OpInfo).
 
-A :class:`Property` names a statement, its citation, its kind and the kernels it applies to, how its cases are
-drawn, how its tolerance is derived and its known limits; its ``check`` returns a :class:`Verdict`, never a
-bare bool. Three kinds (docs/statements.md#kinds):
+A :class:`Property` names a statement, its citation, its kind and its subjects (what it is about), how its
+cases are drawn, how its tolerance is derived and its known limits; its ``check`` returns a :class:`Verdict`,
+never a bare bool. Three kinds (docs/statements.md#kinds):
 
 * ``DET``  — holds for every input: a violation beyond tolerance is a bug, reported with a minimal case;
 * ``PROB`` — holds with probability ≥ 1 − δ over a random draw: judged as a statistic over many draws
@@ -10,8 +10,9 @@ bare bool. Three kinds (docs/statements.md#kinds):
 * ``CONJ`` — numerically supported but unproven: the worst margin is recorded; a violation beyond tolerance
   fails and is reported as a *finding* (a counterexample to the conjecture, or a bug).
 
-Kernel names used in ``kernels``: ``limiting-ntk``, ``nngp``, ``h-infinity``, ``standard-ntk``,
-``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``user-kernel``.
+Subjects are names from one vocabulary (:data:`~ntkverify.properties.subjects.SUBJECTS`): the built-in kernels
+(``limiting-ntk``, ``nngp``, ``h-infinity``, ``standard-ntk``), a user's kernel (``user-kernel``) and the engine's
+own objects (``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``sphere-data``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ntkverify.properties.subjects import SUBJECTS, USER_KERNEL
 from ntkverify.registry import Kind, Registry
 
 
@@ -90,16 +92,22 @@ class Property:
     """A statement declared as data.
 
     ``check(subject, case) -> Verdict`` evaluates one case. ``strategy(subject)`` returns the Hypothesis
-    strategy of its cases (DET/CONJ). For PROB properties, ``trial(subject, rng) -> bool`` runs one
-    independent random trial and returns whether the statement held, and ``delta`` is the claimed failure
-    probability per trial; ``trials`` is how many the ``ci`` profile runs.
+    strategy of its cases (DET/CONJ). For PROB properties, ``trial(subject, rng) -> Verdict`` runs one
+    independent random trial, and ``delta`` is the claimed failure probability per trial; ``trials`` is how
+    many the ``ci`` profile runs.
+
+    ``subjects`` says what the property is about. A property that ``builds_kernel`` computes the engine's own
+    kernel from each case and runs once on the built-in suite (subject ``None``); given a user's kernel (when
+    ``user-kernel`` is a subject) it checks that kernel in its place. Otherwise the property runs on every
+    built-in kernel subject it names and on users' kernels. ``applies(subject)`` returns None when the property
+    applies to that kernel subject, else the reason it does not.
     """
 
     name: str
     statement: str
     citation: str
     kind: Kind
-    kernels: tuple[str, ...]
+    subjects: tuple[str, ...]
     tolerance_rule: str
     check: Callable[..., Verdict] | None = None
     strategy: Callable[..., Any] | None = None
@@ -107,9 +115,17 @@ class Property:
     delta: float = 0.0
     trials: int = 0
     limits: tuple[str, ...] = ()
-    applies: Callable[[Any], bool] = field(default=lambda subject: True)
+    applies: Callable[[Any], str | None] = field(default=lambda subject: None)
+    builds_kernel: bool = False
+
+    @property
+    def for_user_kernels(self) -> bool:
+        return USER_KERNEL in self.subjects
 
     def __post_init__(self):
+        unknown = [s for s in self.subjects if s not in SUBJECTS]
+        if unknown:
+            raise ValueError(f"property {self.name!r}: unknown subjects {unknown}; known: {', '.join(SUBJECTS)}")
         if self.kind is Kind.PROB:
             if self.trial is None or not 0 < self.delta < 1 or self.trials < 1:
                 raise ValueError(f"PROB property {self.name!r} needs trial, 0 < delta < 1 and trials >= 1")

@@ -146,8 +146,9 @@ def run_property(
 ) -> PropertyResult:
     """Run one property on one subject (``None`` for engine-level properties)."""
     result = PropertyResult(prop, subject)
-    if subject is not None and not prop.applies(subject):
-        result.skipped = "not applicable to this kernel's claim"
+    reason = None if subject is None else prop.applies(subject)
+    if reason is not None:
+        result.skipped = f"not applicable to this kernel's claim: {reason}"
         return result
     start = time.perf_counter()
     try:
@@ -161,18 +162,19 @@ def run_property(
 
 
 def builtin_pairs(properties: list[Property] | None = None) -> list[tuple[Property, Any]]:
-    """(property, subject) pairs of the built-in suite: each property on every built-in kernel subject it
-    names and applies to, or once with subject ``None`` when it is an engine-level property (empirical NTK,
-    feature matrices and maps, statistics) that builds its own kernels from its cases."""
+    """(property, subject) pairs of the built-in suite: a property that builds its own kernel from its cases
+    (bounds, empirical NTK, feature matrices and maps) runs once with subject ``None``; any other runs on every
+    built-in kernel subject it names and applies to."""
     from ntkverify.properties.core import all_properties
     from ntkverify.properties.subjects import BUILTIN_SUBJECTS
 
     pairs = []
     for prop in all_properties() if properties is None else properties:
-        matching = [s for s in BUILTIN_SUBJECTS.values() if s.name in prop.kernels]
-        if not matching and "user-kernel" not in prop.kernels:
+        if prop.builds_kernel:
             pairs.append((prop, None))
-        pairs.extend((prop, s) for s in matching if prop.applies(s))
+        else:
+            subjects = [s for s in BUILTIN_SUBJECTS.values() if s.name in prop.subjects]
+            pairs.extend((prop, s) for s in subjects if prop.applies(s) is None)
     return pairs
 
 

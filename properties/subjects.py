@@ -22,11 +22,27 @@ import numpy as np
 import torch
 
 from ntkverify import analytic
+from ntkverify.bounds import Target
 from ntkverify.properties import oracle
 from ntkverify.tolerances import limiting_entry_errors
 from ntkverify.validation import check_int, check_nonneg
 
 CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel")
+USER_KERNEL = "user-kernel"
+
+#: Everything a property can be about: the built-in kernel subjects (:data:`BUILTIN_SUBJECTS`), a user's
+#: kernel, and the engine's own objects that properties build from their cases.
+SUBJECTS = {
+    "limiting-ntk": "the limiting NTK K^(L) in the seed normalisation, with its layers",
+    "nngp": "the limiting NNGP G^(L) in the seed normalisation",
+    "h-infinity": "Du et al.'s two-layer Gram matrix H_inf",
+    "standard-ntk": "the limiting NTK in the standard parameterisation",
+    USER_KERNEL: "a user's kernel function, checked against its claim",
+    "empirical-ntk": "the empirical NTK Kbar = J J^T of a finite network",
+    "feature-matrices": "the feature matrices F_l of a finite network",
+    "feature-maps": "the feature maps f_l of a finite network",
+    "sphere-data": "i.i.d. points on a sphere",
+}
 
 
 class KernelError(Exception):
@@ -76,6 +92,16 @@ class Claim:
         return self.has_reference and not self.sigma_b
 
     @property
+    def target(self) -> Target:
+        """Which matrix of the bounds library the claimed kernel is (docs/statements.md): ``K^{(L)}`` for the
+        seed-normalised ReLU NTK, ``H∞`` for Du et al.'s Gram matrix, else only a symmetric matrix."""
+        if self.name == "relu-ntk" and not self.standard:
+            return Target.LIMITING_NTK
+        if self.name == "two-layer-h":
+            return Target.H_INFINITY
+        return Target.ANY_MATRIX
+
+    @property
     def rotation_invariant(self) -> bool:
         """K(XQ) = K(X) for orthogonal Q: every dot-product kernel here (docs/kernels.md#relu-closed-forms)."""
         return self.has_reference
@@ -107,17 +133,22 @@ class Claim:
             rho_bar = torch.maximum(rho_bar, rho.abs().clamp(max=1.0))
         return rho_bar.fill_diagonal_(1.0)
 
-    def entry_tolerances(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
-        """Entrywise allowance for comparing two implementations of the claimed kernel (both may evaluate arccos
-        of correlations): twice :func:`ntkverify.tolerances.limiting_entry_errors` at each entry's own
-        correlations, with scale √(|K_ii K_jj|) (≥ |K_ij| for a PSD kernel). Without a reference the
-        correlations are unknown and the √u regime (ρ = 1) is assumed everywhere.
+    def entry_errors(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
+        """Entrywise error budget of one implementation of the claimed kernel that may evaluate arccos of
+        correlations: :func:`ntkverify.tolerances.limiting_entry_errors` at each entry's own correlations, with
+        scale √(|K_ii K_jj|) (≥ |K_ij| for a PSD kernel). Without a reference the correlations are unknown and
+        the √u regime (ρ = 1) is assumed everywhere.
         """
         diag = K.diagonal().abs()
         scale = torch.sqrt(torch.outer(diag, diag))
         L = max(depth, 1)
         rho = self.correlations(X, L) if self.has_reference else torch.ones_like(K)
-        return 2 * limiting_entry_errors(X.shape[1], L, scale, rho)
+        return limiting_entry_errors(X.shape[1], L, scale, rho)
+
+    def entry_tolerances(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
+        """Entrywise allowance for comparing two implementations of the claimed kernel: twice
+        :meth:`entry_errors` (both may evaluate arccos of correlations)."""
+        return 2 * self.entry_errors(X, depth, K)
 
     def __str__(self) -> str:
         parts = [self.name]

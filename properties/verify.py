@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from ntkverify.properties.core import all_properties
+from ntkverify.properties.core import Property, all_properties
 from ntkverify.properties.runner import PropertyResult, run_property
-from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
+from ntkverify.properties.subjects import USER_KERNEL, Claim, KernelError, KernelShapeError, Subject
 
-USER_KERNEL = "user-kernel"
+__all__ = ["USER_KERNEL", "UsageError", "VerifyResult", "load_callable", "make_subject", "user_properties", "verify"]
 
 
 class UsageError(ValueError):
@@ -109,12 +109,18 @@ def verify(
     """
     subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
     _probe(subject)
-    chosen = [
+    chosen = user_properties(subject, properties)
+    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+
+
+def user_properties(subject: Subject, names: list[str] | None = None) -> list[Property]:
+    """The properties that apply to a user's kernel (optionally only those called ``names``): the kernel
+    checks of the catalogue and the bounds of the bounds library that hold for the claimed kernel."""
+    return [
         p
         for p in all_properties()
-        if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
+        if p.for_user_kernels and p.applies(subject) is None and (not names or p.name in names)
     ]
-    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
 
 
 def load_callable(spec: str) -> Callable:

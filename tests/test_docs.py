@@ -88,7 +88,7 @@ def test_every_invariant_code_has_an_anchor(code):
 def test_the_checker_catches_a_broken_anchor_and_an_outside_citation(tmp_path):
     """A check that cannot fail is a defect: the two scans must reject planted mistakes."""
     planted = tmp_path / "planted.py"
-    planted.write_text('"""See do' + 'cs/statements.md#A9, #Z9 and do' + 'cs/kernels.md#recursion."""\n')
+    planted.write_text('"""See do' + "cs/statements.md#A9, #Z9 and do" + 'cs/kernels.md#recursion."""\n')
     found = [(page, ids) for page, ids, _ in _citations(planted)]
     assert found == [("statements.md", ["A9", "Z9"]), ("kernels.md", ["recursion"])]
     assert "Z9" not in _pages()["statements.md"]

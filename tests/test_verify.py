@@ -57,7 +57,7 @@ def _planted(threshold: int) -> Property:
         )
 
     return Property(
-        "planted", "at most k big rows", "test", Kind.DET, ("test",), "exact count", check=check, strategy=strategy
+        "planted", "at most k big rows", "test", Kind.DET, (), "exact count", check=check, strategy=strategy
     )
 
 
@@ -84,7 +84,7 @@ def _prob_property(p_violation: float, claimed: float) -> Property:
         "P(violation) ≤ δ",
         "test",
         Kind.PROB,
-        ("statistics",),
+        ("sphere-data",),
         "binomial",
         trial=trial,
         delta=claimed,

@@ -13,16 +13,32 @@ statistics), :mod:`.empirical` (finite-width), :mod:`.arora` (ADHLW19a quantitie
 from ntkverify.bounds import empirical, limiting, matrix  # noqa: F401  (registers the bounds)
 from ntkverify.bounds.arora import generalization_term, kernel_gd_residuals, residual_norms
 from ntkverify.bounds.cases import Case, EmpiricalCase
-from ntkverify.bounds.core import Bound, Kind, Margin, Side, all_bounds, explain, get_bound
+from ntkverify.bounds.core import (
+    Bound,
+    Citation,
+    Data,
+    Kind,
+    Margin,
+    Side,
+    Target,
+    all_bounds,
+    declare,
+    explain,
+    get_bound,
+)
 
 __all__ = [
     "Bound",
     "Case",
+    "Citation",
+    "Data",
     "EmpiricalCase",
     "Kind",
     "Margin",
     "Side",
+    "Target",
     "all_bounds",
+    "declare",
     "explain",
     "generalization_term",
     "get_bound",

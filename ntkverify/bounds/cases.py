@@ -1,6 +1,7 @@
 """Cases a bound is evaluated on: data (and depth) for the limiting kernels, data and weights for the
-empirical kernel. A case computes each kernel once (cached) and knows its entry-error budgets
-(:mod:`ntkverify.tolerances`) and its natural scale (the largest diagonal entry of its kernel)."""
+empirical kernel. A case computes each kernel once (cached), knows its entry-error budgets
+(:mod:`ntkverify.tolerances`) and its natural scale (the largest diagonal entry of its kernel), declares which
+:class:`~ntkverify.bounds.core.Target` s it provides, and says whether its data have a required shape."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from functools import cached_property
 import torch
 
 from ntkverify import analytic, tolerances
-from ntkverify.validation import as_data, check_int
+from ntkverify.bounds.core import Data, Target
+from ntkverify.validation import as_data, check_int, check_nonneg
 
 
 def _probability(delta) -> float:
@@ -33,13 +35,57 @@ def correlations(X: torch.Tensor) -> torch.Tensor:
 
 
 class Case:
-    """Data ``X`` (N×d), depth ``L`` and, for PROB bounds, a failure probability ``delta``."""
+    """Data ``X`` (N×d), depth ``L`` and, for PROB bounds, a failure probability ``delta``.
 
-    def __init__(self, X, depth: int = 2, *, delta: float = 0.01, device=None):
+    ``kernel`` (optional) is a kernel under test that claims to be the engine's matrix of ``kernel_target``
+    (``Target.LIMITING_NTK`` for ``K^{(L)}``, ``Target.H_INFINITY`` for ``H∞``, ``Target.ANY_MATRIX`` for a
+    kernel with no reference), with entry errors up to ``kernel_error``: the bounds of that target (and the
+    any-matrix bounds) then observe it in place of the engine's matrix, while their other side is computed from
+    the data and the engine's layers. Such a case does not provide the layers: the kernel under test is one
+    matrix, not its recursion.
+    """
+
+    def __init__(
+        self,
+        X,
+        depth: int = 2,
+        *,
+        delta: float = 0.01,
+        device=None,
+        kernel=None,
+        kernel_target: Target = Target.LIMITING_NTK,
+        kernel_error: float = 0.0,
+    ):
         self.X = as_data(X, device=device)
         self.depth = check_int(depth, "depth", 1)
         self.delta = _probability(delta)
         self.N, self.d = self.X.shape
+        self.kernel, self.kernel_target, self.kernel_error = None, None, 0.0
+        if kernel is not None:
+            kernel = as_data(kernel, "kernel", device=self.X.device)
+            if kernel.shape != (self.N, self.N):
+                raise ValueError(f"kernel must have shape {(self.N, self.N)}, got {tuple(kernel.shape)}")
+            self.kernel, self.kernel_target = kernel, Target(kernel_target)
+            self.kernel_error = check_nonneg(kernel_error, "kernel_error")
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        if self.kernel is not None:
+            return tuple(dict.fromkeys((Target.ANY_MATRIX, self.kernel_target, Target.DATA)))
+        return (Target.ANY_MATRIX, Target.LIMITING_NTK, Target.LIMITING_LAYERS, Target.H_INFINITY, Target.DATA)
+
+    def data_violation(self, data: Data) -> str | None:
+        """None when the rows have the shape ``data`` needs, else why not."""
+        if data is Data.NONZERO_ROWS and self.has_zero_row():
+            return "some x_i = 0"
+        if data.radius_sq is not None and not self.unit_norm(data.radius_sq(self.d)):
+            return f"needs {data.value}" + (" (row norms differ)" if data.random else "")
+        if data is Data.DEGENERATE:
+            from ntkverify.bounds.limiting import degeneracy
+
+            if degeneracy(self) is None:
+                return "no degeneracy (i)-(iv) of docs/statements.md#A9 applies"
+        return None
 
     def __repr__(self) -> str:
         return f"Case(X=Tensor[size={tuple(self.X.shape)}, dtype={self.X.dtype}], depth={self.depth})"
@@ -67,7 +113,12 @@ class Case:
 
     @property
     def K(self) -> torch.Tensor:
-        return self.layers.K
+        """The kernel under test if one was given, else ``K^{(L)}``."""
+        return self.layers.K if self.kernel is None else self.kernel
+
+    def matrix_error(self) -> float:
+        """Entry budget of :attr:`K`: the kernel under test's, or the engine's stable-path budget."""
+        return self.entry_error() if self.kernel is None else self.kernel_error
 
     def ntk(self, depth: int) -> torch.Tensor:
         """``K^{(depth)}`` for ``1 ≤ depth ≤ L``, rebuilt from the cached layers (docs/kernels.md#recursion)."""
@@ -99,7 +150,17 @@ class Case:
 
     @cached_property
     def h_infinity(self) -> torch.Tensor:
+        """The kernel under test if it claims to be ``H∞``, else the engine's ``H∞``."""
+        if self.kernel_target is Target.H_INFINITY:
+            return self.kernel
         return analytic.h_infinity(self.X, device=self.X.device)
+
+    def h_infinity_error(self) -> float:
+        """Entry budget of :attr:`h_infinity`: ``H∞ = ½ XX^T ∘ Ġ^{(2)}`` is within the depth-2 budget (stable
+        layer-1 angles), or the kernel under test's own budget."""
+        if self.kernel_target is Target.H_INFINITY:
+            return self.kernel_error
+        return tolerances.limiting_entry_error(self.d, 2, self.max_sq_norm, dtype=self.X.dtype)
 
     def has_zero_row(self) -> bool:
         return bool((self.sq_norms == 0).any())
@@ -162,6 +223,15 @@ class EmpiricalCase:
 
     def __repr__(self) -> str:
         return f"EmpiricalCase(X=Tensor[size={tuple(self.X.shape)}], widths={self.widths})"
+
+    targets = (Target.ANY_MATRIX, Target.EMPIRICAL_NTK, Target.FEATURES)
+
+    def data_violation(self, data: Data) -> str | None:
+        return None if data is Data.ANY else f"an empirical case does not check {data.value}"
+
+    def matrix_error(self) -> float:
+        """Entry budget of :attr:`K` (the empirical NTK)."""
+        return self.entry_error()
 
     @property
     def scale(self) -> float:

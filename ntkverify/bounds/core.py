@@ -1,10 +1,13 @@
 """The bound object, the margin it reports, and the registry (listing, lookup, explanation).
 
-A :class:`Bound` is data (name, bounded quantity, side, kind, statement, assumptions, citation) plus three
-functions of a case: the bound's value, the bounded quantity (both :class:`~ntkverify.spectra.Certified`,
-with their own error bars), and a scope check that returns why a case is outside the assumptions.
-:meth:`Bound.margin` compares the two under the rule of docs/tolerances.md#inequalities: an inequality between computed
-quantities is allowed ``τ(lhs) + τ(rhs)``, the sum of the two error bars.
+A :class:`Bound` is data — name, bounded quantity, side, kind, statement, what it applies to
+(:class:`Target`), what data it needs (:class:`Data`), the smallest depth and number of points, and a
+structured :class:`Citation` — plus three functions of a case: the bound's value, the bounded quantity (both
+:class:`~ntkverify.spectra.Certified`, with their own error bars), and an optional extra scope check that
+returns why a case is outside the assumptions. Every field is declared; nothing is inferred from names, module
+paths or prose. Bounds are declared in one keyword-only way, :func:`declare`.
+:meth:`Bound.margin` compares the two sides under the rule of docs/tolerances.md#inequalities: an inequality
+between computed quantities is allowed ``τ(lhs) + τ(rhs)``, the sum of the two error bars.
 """
 
 from __future__ import annotations
@@ -16,6 +19,64 @@ from dataclasses import dataclass
 from ntkverify.registry import Kind, Registry
 from ntkverify.spectra import Certified
 from ntkverify.tolerances import inequality_tolerance
+
+
+class Target(enum.Enum):
+    """What a bound is about: the matrix (or data) whose quantity it bounds. A case provides some targets
+    (``case.targets``); a bound applies to a case only if the case provides its target."""
+
+    ANY_MATRIX = "any symmetric matrix"
+    LIMITING_NTK = "the limiting NTK K^(L)"
+    LIMITING_LAYERS = "the layers G^(l), Gdot^(l), K^(l) of the limiting NTK"
+    H_INFINITY = "Du et al.'s H_inf"
+    EMPIRICAL_NTK = "the empirical NTK Kbar"
+    FEATURES = "the feature matrices and maps of a finite network"
+    DATA = "the data themselves"
+
+
+class Data(enum.Enum):
+    """What data a bound needs (docs/data.md). The deterministic shapes are checked on each case; the i.i.d.
+    laws are a property of how the data were drawn, which one sample cannot show (their row norms are checked)."""
+
+    ANY = "any data"
+    NONZERO_ROWS = "every x_i != 0"
+    UNIT_ROWS = "rows of unit norm"
+    SQRT_D_ROWS = "rows of squared norm d"
+    DEGENERATE = "data with a degeneracy (i)-(iv) of docs/statements.md#A9"
+    SPHERE = "x_i i.i.d. uniform on the sphere of radius sqrt(d)"
+    UNIT_SPHERE = "x_i i.i.d. uniform on the unit sphere"
+    DIRECTIONS = "x_i/||x_i|| i.i.d. uniform on the unit sphere (any norms)"
+
+    @property
+    def radius_sq(self):
+        """The squared row norm the data need, as a function of d (None when they need none)."""
+        if self in (Data.UNIT_ROWS, Data.UNIT_SPHERE):
+            return lambda d: 1.0
+        if self in (Data.SQRT_D_ROWS, Data.SPHERE):
+            return float
+        return None
+
+    @property
+    def random(self) -> bool:
+        """Whether the data must be an i.i.d. draw from a law (a PROB statement over the data)."""
+        return self in (Data.SPHERE, Data.UNIT_SPHERE, Data.DIRECTIONS)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a statement comes from: the ``source`` (a paper abbreviation of docs/statements.md, or a classical
+    result), the ``item`` in it (theorem, lemma or equation), the page or section ``where`` known, the
+    ``docs`` anchors that state and derive it, and a free ``note`` (other sources, a proof step)."""
+
+    source: str
+    item: str = ""
+    where: str = ""
+    docs: tuple[str, ...] = ()
+    note: str = ""
+
+    def __str__(self) -> str:
+        head = " ".join(part for part in (self.source, self.item, self.where) if part)
+        return "; ".join(part for part in (head, self.note, ", ".join(self.docs)) if part)
 
 
 class Side(enum.Enum):
@@ -60,17 +121,14 @@ class Margin:
         )
 
 
-def _in_scope(case) -> str | None:
-    return None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Bound:
     """One inequality of the theory, as data plus evaluation functions (see the module docstring).
 
-    ``bound_fn(case)`` and ``observe_fn(case)`` return :class:`Certified`; ``scope_fn(case)`` returns None
-    when the case satisfies the assumptions, else a sentence saying why not. For PROB bounds
-    ``probability`` states the guarantee (for example ``"1 - delta, delta = case.delta"``).
+    ``bound_fn(case)`` and ``observe_fn(case)`` return :class:`Certified`; ``scope_fn(case)``, when given,
+    returns None when the case satisfies the assumptions the typed fields cannot express, else a sentence
+    saying why not. For PROB bounds ``probability`` states the guarantee (for example ``"1 - delta"``).
+    ``assumptions`` is the human-readable summary of all of them.
     """
 
     name: str
@@ -78,16 +136,29 @@ class Bound:
     side: Side
     kind: Kind
     statement: str
+    target: Target
+    data: Data = Data.ANY
+    min_depth: int = 1
+    min_points: int = 1
     assumptions: str
-    citation: str
+    citation: Citation
     bound_fn: Callable
     observe_fn: Callable
-    scope_fn: Callable = _in_scope
+    scope_fn: Callable | None = None
     probability: str = "1"
 
     def out_of_scope(self, case) -> str | None:
         """None when the bound applies to ``case``, else the reason it does not."""
-        return self.scope_fn(case)
+        if self.target not in case.targets:
+            return f"needs {self.target.value}; the case provides {', '.join(t.value for t in case.targets)}"
+        if case.depth < self.min_depth:
+            return f"needs depth L >= {self.min_depth}, got L={case.depth}"
+        if case.N < self.min_points:
+            return f"needs N >= {self.min_points} points, got N={case.N}"
+        reason = case.data_violation(self.data)
+        if reason is None and self.scope_fn is not None:
+            reason = self.scope_fn(case)
+        return reason
 
     def _require_scope(self, case) -> None:
         reason = self.out_of_scope(case)
@@ -122,6 +193,7 @@ class Bound:
                 f"{self.name} [{self.kind.name}, {self.side.value} bound]",
                 f"  {self.quantity} {rel} bound",
                 f"  statement:   {self.statement}",
+                f"  applies to:  {self.target.value}; data: {self.data.value}",
                 f"  assumptions: {self.assumptions}",
                 f"  holds with probability: {self.probability}",
                 f"  kind:        {self.kind.description}",
@@ -133,9 +205,9 @@ class Bound:
 _REGISTRY: Registry[Bound] = Registry("bound")
 
 
-def register(bound: Bound) -> Bound:
-    """Add ``bound`` to the registry (names are unique)."""
-    return _REGISTRY.register(bound)
+def declare(**fields) -> Bound:
+    """Declare a bound (keyword arguments: the fields of :class:`Bound`) and add it to the registry."""
+    return _REGISTRY.register(Bound(**fields))
 
 
 def all_bounds(kind: Kind | None = None) -> tuple[Bound, ...]:

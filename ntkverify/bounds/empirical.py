@@ -11,13 +11,9 @@ import torch
 
 from ntkverify import spectra
 from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, product, total
-from ntkverify.bounds.core import Bound, Kind, Side, register
+from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
 from ntkverify.bounds.limiting import degeneracy
 from ntkverify.tolerances import tau_id
-
-
-def _is_empirical(case):
-    return None if hasattr(case, "weights") else "needs an EmpiricalCase (data and weights)"
 
 
 def _gram(case, F):
@@ -47,11 +43,11 @@ def _emp_wide(case):
 
 
 def _lmin_emp(case):
-    return spectra.lambda_min(case.K, entry_error=case.entry_error())
+    return spectra.lambda_min(case.K, entry_error=case.matrix_error())
 
 
 def _lmax_emp(case):
-    return spectra.lambda_max(case.K, entry_error=case.entry_error())
+    return spectra.lambda_max(case.K, entry_error=case.matrix_error())
 
 
 def _euler_lmax(case):
@@ -102,16 +98,10 @@ def _narrow_features(case):
 
 
 def _narrow_scope(case):
-    reason = _is_empirical(case)
-    if reason is None and not any(n < case.N for n in case.widths):
-        reason = f"no hidden width below N={case.N}"
-    return reason
+    return None if any(n < case.N for n in case.widths) else f"no hidden width below N={case.N}"
 
 
 def _emp_degenerate_scope(case):
-    reason = _is_empirical(case)
-    if reason is not None:
-        return reason
     if case.parameter_count < case.N:
         return None
     from ntkverify.bounds.cases import Case
@@ -128,87 +118,94 @@ def _one(case):
     return cert(case, 1.0, 0.0, "exact")
 
 
-def _reg(name, quantity, side, statement, citation, bound_fn, observe_fn, scope=_is_empirical):
-    register(
-        Bound(
-            name=name,
-            quantity=quantity,
-            side=side,
-            kind=Kind.DET,
-            statement=statement,
-            assumptions="an EmpiricalCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0",
-            citation=citation,
-            bound_fn=bound_fn,
-            observe_fn=observe_fn,
-            scope_fn=scope,
-        )
-    )
+_NETWORK = "an EmpiricalCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0"
+_THM41 = dict(source="NMM21", item="Thm 4.1", note="proof, as restated by KMM24")
 
 
-_SEC = "NMM21 Thm 4.1 proof (as restated by KMM24)"
-_reg(
-    "emp_schur_lower",
-    "lambda_min(Kbar)",
-    Side.LOWER,
-    "lambda_min(Kbar) >= sum_l lambda_min(F_{l-1} F_{l-1}^T) min_i ||b_l(x_i)||^2.",
-    f"{_SEC}; docs/statements.md#nmm21-finite-width, #B3",
-    _emp_schur,
-    _lmin_emp,
+def _declare(**fields) -> None:
+    declare(kind=Kind.DET, assumptions=_NETWORK, **fields)
+
+
+_declare(
+    name="emp_schur_lower",
+    quantity="lambda_min(Kbar)",
+    side=Side.LOWER,
+    statement="lambda_min(Kbar) >= sum_l lambda_min(F_{l-1} F_{l-1}^T) min_i ||b_l(x_i)||^2.",
+    target=Target.EMPIRICAL_NTK,
+    citation=Citation(**_THM41, docs=("docs/statements.md#nmm21-finite-width", "docs/statements.md#B3")),
+    bound_fn=_emp_schur,
+    observe_fn=_lmin_emp,
 )
-_reg(
-    "emp_wide_layer_lower",
-    "lambda_min(Kbar)",
-    Side.LOWER,
-    "lambda_min(Kbar) >= lambda_min(F_k F_k^T) min_i ||b_{k+1}(x_i)||^2 for every k (reported: best k).",
-    f"{_SEC}; docs/statements.md#nmm21-finite-width, #B3",
-    _emp_wide,
-    _lmin_emp,
+_declare(
+    name="emp_wide_layer_lower",
+    quantity="lambda_min(Kbar)",
+    side=Side.LOWER,
+    statement="lambda_min(Kbar) >= lambda_min(F_k F_k^T) min_i ||b_{k+1}(x_i)||^2 for every k (reported: best k).",
+    target=Target.EMPIRICAL_NTK,
+    citation=Citation(**_THM41, docs=("docs/statements.md#nmm21-finite-width", "docs/statements.md#B3")),
+    bound_fn=_emp_wide,
+    observe_fn=_lmin_emp,
 )
-_reg(
-    "emp_euler_lambda_max_lower",
-    "lambda_max(Kbar)",
-    Side.LOWER,
-    "lambda_max(Kbar) >= L^2 ||F_L(theta)||^2 / ||theta||^2 (Euler: J theta = L F_L).",
-    "docs/statements.md#B4",
-    _euler_lmax,
-    _lmax_emp,
+_declare(
+    name="emp_euler_lambda_max_lower",
+    quantity="lambda_max(Kbar)",
+    side=Side.LOWER,
+    statement="lambda_max(Kbar) >= L^2 ||F_L(theta)||^2 / ||theta||^2 (Euler: J theta = L F_L).",
+    target=Target.EMPIRICAL_NTK,
+    citation=Citation("Euler's identity", note="Rayleigh quotient at theta", docs=("docs/statements.md#B4",)),
+    bound_fn=_euler_lmax,
+    observe_fn=_lmax_emp,
 )
-_reg(
-    "emp_euler_identity",
-    "max_{i,l} |<W_l, df_L/dW_l>(x_i) - f_L(x_i)|",
-    Side.UPPER,
-    "<W_l, df_L(x)/dW_l> = f_L(x) for every layer l (degree-1 homogeneity in each W_l).",
-    "docs/statements.md#B6",
-    _zero,
-    _euler_defect,
+_declare(
+    name="emp_euler_identity",
+    quantity="max_{i,l} |<W_l, df_L/dW_l>(x_i) - f_L(x_i)|",
+    side=Side.UPPER,
+    statement="<W_l, df_L(x)/dW_l> = f_L(x) for every layer l (degree-1 homogeneity in each W_l).",
+    target=Target.EMPIRICAL_NTK,
+    citation=Citation("Euler's identity", docs=("docs/statements.md#B6",)),
+    bound_fn=_zero,
+    observe_fn=_euler_defect,
 )
-_reg(
-    "emp_lipschitz",
-    "max_k max_{i!=j} ||f_k(x_i)-f_k(x_j)|| / (prod_{l<=k} ||W_l||_op ||x_i-x_j||)",
-    Side.UPPER,
-    "||f_k(x) - f_k(y)|| <= prod_{l<=k} ||W_l||_op ||x - y|| (ReLU is 1-Lipschitz).",
-    "docs/statements.md#nmm21-lipschitz, #B7",
-    _one,
-    _lipschitz_ratio,
+_declare(
+    name="emp_lipschitz",
+    quantity="max_k max_{i!=j} ||f_k(x_i)-f_k(x_j)|| / (prod_{l<=k} ||W_l||_op ||x_i-x_j||)",
+    side=Side.UPPER,
+    statement="||f_k(x) - f_k(y)|| <= prod_{l<=k} ||W_l||_op ||x - y|| (ReLU is 1-Lipschitz).",
+    target=Target.FEATURES,
+    citation=Citation(
+        "NMM21",
+        note="deterministic part of the Lipschitz result",
+        docs=("docs/statements.md#nmm21-lipschitz", "docs/statements.md#B7"),
+    ),
+    bound_fn=_one,
+    observe_fn=_lipschitz_ratio,
 )
-_reg(
-    "emp_feature_rank_zero",
-    "min_{k: n_k < N} lambda_min(F_k F_k^T)",
-    Side.UPPER,
-    "lambda_min(F_k F_k^T) = 0 when n_k < N (rank(F_k) <= n_k); checked as <= 0.",
-    "docs/statements.md#nmm21-feature-matrices, #B5",
-    _zero,
-    _narrow_features,
-    _narrow_scope,
+_declare(
+    name="emp_feature_rank_zero",
+    quantity="min_{k: n_k < N} lambda_min(F_k F_k^T)",
+    side=Side.UPPER,
+    statement="lambda_min(F_k F_k^T) = 0 when n_k < N (rank(F_k) <= n_k); checked as <= 0.",
+    target=Target.FEATURES,
+    citation=Citation(
+        "NMM21",
+        note="rank of the feature matrices",
+        docs=("docs/statements.md#nmm21-feature-matrices", "docs/statements.md#B5"),
+    ),
+    bound_fn=_zero,
+    observe_fn=_narrow_features,
+    scope_fn=_narrow_scope,
 )
-_reg(
-    "emp_degenerate_zero",
-    "lambda_min(Kbar)",
-    Side.UPPER,
-    "lambda_min(Kbar) = 0 if the parameter count P < N (rank(J) <= P), or two inputs are positively parallel, "
-    "or an input is 0; checked as <= 0.",
-    "docs/statements.md#B5, #B8",
-    _zero,
-    _lmin_emp,
-    _emp_degenerate_scope,
+_declare(
+    name="emp_degenerate_zero",
+    quantity="lambda_min(Kbar)",
+    side=Side.UPPER,
+    statement=(
+        "lambda_min(Kbar) = 0 if the parameter count P < N (rank(J) <= P), or two inputs are positively "
+        "parallel, or an input is 0; checked as <= 0."
+    ),
+    target=Target.EMPIRICAL_NTK,
+    citation=Citation("rank of J = J J^T", docs=("docs/statements.md#B5", "docs/statements.md#B8")),
+    bound_fn=_zero,
+    observe_fn=_lmin_emp,
+    scope_fn=_emp_degenerate_scope,
 )

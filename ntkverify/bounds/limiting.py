@@ -8,7 +8,7 @@ import math
 import torch
 
 from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, monotone_error, product, total
-from ntkverify.bounds.core import Bound, Kind, Side, register
+from ntkverify.bounds.core import Citation, Data, Kind, Side, Target, declare
 from ntkverify.device import unit_roundoff
 from ntkverify.hermite import mu_relu, mu_relu_derivative
 from ntkverify.tolerances import gamma, limiting_entry_error
@@ -21,44 +21,11 @@ HINF_ORDERS = (0, 1, 3, 5, 7)
 _MU2 = {r: mu_relu(r) ** 2 for r in HERMITE_ORDERS + SCHUR_ORDERS}
 
 
-# ------------------------------------------------------------------------------------------- scopes
-
-
-def _depth_at_least(k: int):
-    def scope(case):
-        return None if case.depth >= k else f"needs depth L >= {k}, got L={case.depth}"
-
-    return scope
-
-
-def _no_zero_rows(case):
-    return "some x_i = 0" if case.has_zero_row() else None
-
-
-def _all(*scopes):
-    def scope(case):
-        return next((r for r in (s(case) for s in scopes) if r is not None), None)
-
-    return scope
-
-
-def _unit_norm(case):
-    return None if case.unit_norm(1.0) else "rows must have unit norm (||x_i|| = 1)"
-
-
-def _sphere_radius(case):
-    return None if case.unit_norm(float(case.d)) else "rows must have ||x_i||^2 = d (sphere of radius sqrt(d))"
-
-
-def _pairs(case):
-    return None if case.N >= 2 else f"needs N >= 2 points, got N={case.N}"
-
-
 # ------------------------------------------------------------------------------------------- observed sides
 
 
 def _lmin_K(case):
-    return lmin(case.K, case.entry_error())
+    return lmin(case.K, case.matrix_error())
 
 
 def _lmin_G2(case):
@@ -71,7 +38,7 @@ def _hinf_entry(case) -> float:
 
 
 def _lmin_hinf(case):
-    return lmin(case.h_infinity, _hinf_entry(case))
+    return lmin(case.h_infinity, case.h_infinity_error())
 
 
 # ------------------------------------------------------------------------------------------- A6 lower bounds
@@ -298,261 +265,300 @@ def degeneracy(case) -> str | None:
     return None
 
 
-def _degenerate_scope(case):
-    return None if degeneracy(case) is not None else "no degeneracy (i)-(iv) of docs/statements.md#A9 applies"
-
-
 # ------------------------------------------------------------------------------------------- registry
 
-_NMM = "NMM21 (Nguyen, Mondelli, Montúfar, ICML 2021) §3 proof mechanism"
+_NMM = Citation("NMM21", note="proof of the limiting-NTK theorem", docs=("docs/statements.md#nmm21-limiting",))
+_PROB = "at least 1 - delta (delta = case.delta) over i.i.d. uniform directions"
+_LAYERS = dict(target=Target.LIMITING_LAYERS, min_depth=2, kind=Kind.DET)
+_A7 = ("docs/hermite.md#loewner-lower-bounds", "docs/statements.md#A7")
 
 
 def _zero(case):
     return cert(case, 0.0, 0.0, "exact")
 
 
-def _is_limiting(case):
-    return None if hasattr(case, "layers") else "needs a Case (data and depth) for the limiting kernels"
-
-
-def _reg(name, quantity, side, kind, statement, assumptions, citation, bound_fn, observe_fn, scope=None, prob="1"):
-    register(
-        Bound(
-            name=name,
-            quantity=quantity,
-            side=side,
-            kind=kind,
-            statement=statement,
-            assumptions=assumptions,
-            citation=citation,
-            bound_fn=bound_fn,
-            observe_fn=observe_fn,
-            scope_fn=_is_limiting if scope is None else _all(_is_limiting, scope),
-            probability=prob,
-        )
-    )
-
-
-_PROB = "at least 1 - delta (delta = case.delta) over i.i.d. uniform directions"
-_RANDOM_SPHERE = "x_i i.i.d. uniform on a sphere (not checkable from one sample)"
-
-_reg(
-    "schur_sum_lower",
-    "lambda_min(K^(L))",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(K^(L)) >= sum_{l=1}^L lambda_min(G^(l)) (Weyl; Schur with Gdot_ii <= 1).",
-    "any X",
-    f"{_NMM}; docs/statements.md#A6 (a)",
-    _schur_sum,
-    _lmin_K,
+declare(
+    name="schur_sum_lower",
+    quantity="lambda_min(K^(L))",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement="lambda_min(K^(L)) >= sum_{l=1}^L lambda_min(G^(l)) (Weyl; Schur with Gdot_ii <= 1).",
+    target=Target.LIMITING_NTK,
+    assumptions="any X",
+    citation=Citation("NMM21", note="step 1 of the limiting-NTK proof", docs=("docs/statements.md#A6",)),
+    bound_fn=_schur_sum,
+    observe_fn=_lmin_K,
 )
-_reg(
-    "schur_two_sided_lower",
-    "lambda_min(K^(L))",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(K^(L)) >= sum_l max{lambda_min(G^(l)), min_i G^(l)_ii lambda_min(prod_{k>l} Gdot^(k))}.",
-    "any X",
-    "Schur (1911) product theorem both ways; docs/statements.md#A6 (b)",
-    _schur_two_sided,
-    _lmin_K,
+declare(
+    name="schur_two_sided_lower",
+    quantity="lambda_min(K^(L))",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement="lambda_min(K^(L)) >= sum_l max{lambda_min(G^(l)), min_i G^(l)_ii lambda_min(prod_{k>l} Gdot^(k))}.",
+    target=Target.LIMITING_NTK,
+    assumptions="any X",
+    citation=Citation("Schur (1911)", note="the product theorem both ways", docs=("docs/statements.md#A6",)),
+    bound_fn=_schur_two_sided,
+    observe_fn=_lmin_K,
 )
-_reg(
-    "hermite_schur_lower",
-    "lambda_min(G^(2))",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(G^(2)) >= 2 min_i ||x_i||^2 sum_{r in S} mu_r(relu)^2 lambda_min(P^{o r}), S = {1,2,4,6,8}.",
-    "depth L >= 2 (so G^(2) exists)",
-    f"{_NMM}; OS20 Hermite route; docs/hermite.md#mehler, docs/statements.md#A6 (c)",
-    _hermite_schur,
-    _lmin_G2,
-    _depth_at_least(2),
+declare(
+    name="hermite_schur_lower",
+    quantity="lambda_min(G^(2))",
+    side=Side.LOWER,
+    statement="lambda_min(G^(2)) >= 2 min_i ||x_i||^2 sum_{r in S} mu_r(relu)^2 lambda_min(P^{o r}), S = {1,2,4,6,8}.",
+    assumptions="depth L >= 2 (so G^(2) exists)",
+    citation=Citation(
+        "NMM21",
+        note="step 2 of the limiting-NTK proof; OS20's Hermite route",
+        docs=("docs/hermite.md#mehler", "docs/statements.md#A6"),
+    ),
+    bound_fn=_hermite_schur,
+    observe_fn=_lmin_G2,
+    **_LAYERS,
 )
-_reg(
-    "hermite_gershgorin_lower",
-    "lambda_min(K^(L))",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(K^(L)) >= 2 min_i ||x_i||^2 sum_{r even >= 2} mu_r^2 (1 - (N-1) rho_max^r)_+.",
-    "L >= 2, every x_i != 0",
-    f"{_NMM} steps 1-3; docs/statements.md#explicit-lower-bound, #A6 (d)",
-    _hermite_gershgorin,
-    _lmin_K,
-    _all(_depth_at_least(2), _no_zero_rows),
+declare(
+    name="hermite_gershgorin_lower",
+    quantity="lambda_min(K^(L))",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement="lambda_min(K^(L)) >= 2 min_i ||x_i||^2 sum_{r even >= 2} mu_r^2 (1 - (N-1) rho_max^r)_+.",
+    target=Target.LIMITING_NTK,
+    data=Data.NONZERO_ROWS,
+    min_depth=2,
+    assumptions="L >= 2, every x_i != 0",
+    citation=Citation(
+        "NMM21",
+        note="steps 1-3 of the limiting-NTK proof, every even order",
+        docs=("docs/statements.md#explicit-lower-bound", "docs/statements.md#A6"),
+    ),
+    bound_fn=_hermite_gershgorin,
+    observe_fn=_lmin_K,
 )
-_reg(
-    "hinf_hermite_lower",
-    "lambda_min(H_inf)",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(H_inf) >= sum_{r in {0,1,3,5,7}} mu_r(relu')^2 lambda_min((X X^T)^{o(r+1)}).",
-    "unit-norm rows",
-    "OS20 (Oymak & Soltanolkotabi 2020) Hermite bound; docs/statements.md#other-sources, #A6 (e)",
-    _hinf_hermite,
-    _lmin_hinf,
-    _unit_norm,
+declare(
+    name="hinf_hermite_lower",
+    quantity="lambda_min(H_inf)",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement="lambda_min(H_inf) >= sum_{r in {0,1,3,5,7}} mu_r(relu')^2 lambda_min((X X^T)^{o(r+1)}).",
+    target=Target.H_INFINITY,
+    data=Data.UNIT_ROWS,
+    assumptions="unit-norm rows",
+    citation=Citation(
+        "OS20", note="Hermite bound for two layers", docs=("docs/statements.md#os20", "docs/statements.md#A6")
+    ),
+    bound_fn=_hinf_hermite,
+    observe_fn=_lmin_hinf,
 )
-_reg(
-    "hinf_gershgorin_lower",
-    "lambda_min(H_inf)",
-    Side.LOWER,
-    Kind.DET,
-    "lambda_min(H_inf) >= 1/2 - (N-1) g(rho_max), g(rho) = rho (pi - arccos rho)/(2 pi) (with hinf_rayleigh_upper: "
-    "|lambda_min(H_inf) - 1/2| <= (N-1) g(rho_max)).",
-    "unit-norm rows",
-    "DZPS19 (Du, Zhai, Poczos, Singh, ICLR 2019) §3 H_inf; NMM21; docs/statements.md#hinf-gershgorin, #A6 (e)",
-    _hinf_gershgorin,
-    _lmin_hinf,
-    _unit_norm,
+declare(
+    name="hinf_gershgorin_lower",
+    quantity="lambda_min(H_inf)",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement=(
+        "lambda_min(H_inf) >= 1/2 - (N-1) g(rho_max), g(rho) = rho (pi - arccos rho)/(2 pi) "
+        "(with hinf_rayleigh_upper: |lambda_min(H_inf) - 1/2| <= (N-1) g(rho_max))."
+    ),
+    target=Target.H_INFINITY,
+    data=Data.UNIT_ROWS,
+    assumptions="unit-norm rows",
+    citation=Citation(
+        "DZPS19",
+        item="H_inf",
+        where="Sec. 3",
+        note="Gershgorin",
+        docs=("docs/statements.md#hinf-gershgorin", "docs/statements.md#A6"),
+    ),
+    bound_fn=_hinf_gershgorin,
+    observe_fn=_lmin_hinf,
 )
-_reg(
-    "hinf_rayleigh_upper",
-    "lambda_min(H_inf)",
-    Side.UPPER,
-    Kind.DET,
-    "lambda_min(H_inf) <= min_i H_inf_ii = min_i ||x_i||^2 / 2 (= 1/2 for unit-norm data).",
-    "any X",
-    "DZPS19 §3; docs/statements.md#hinf-gershgorin",
-    _hinf_rayleigh,
-    _lmin_hinf,
+declare(
+    name="hinf_rayleigh_upper",
+    quantity="lambda_min(H_inf)",
+    side=Side.UPPER,
+    kind=Kind.DET,
+    statement="lambda_min(H_inf) <= min_i H_inf_ii = min_i ||x_i||^2 / 2 (= 1/2 for unit-norm data).",
+    target=Target.H_INFINITY,
+    assumptions="any X",
+    citation=Citation("DZPS19", item="H_inf", where="Sec. 3", docs=("docs/statements.md#hinf-gershgorin",)),
+    bound_fn=_hinf_rayleigh,
+    observe_fn=_lmin_hinf,
 )
-_reg(
-    "sphere_correlation_max",
-    "rho_max",
-    Side.UPPER,
-    Kind.PROB,
-    "rho_max = max_{i!=j} |<x_i,x_j>|/(||x_i|| ||x_j||) <= t_delta = sqrt(2 ln(N(N-1)/delta)/d) w.p. >= 1 - delta.",
-    _RANDOM_SPHERE + "; N >= 2",
-    "Ball (1997) Lemma 2.2 + union bound; docs/data.md#sphere-caps, docs/statements.md#C4",
-    _t_delta,
-    _rho_max,
-    _pairs,
-    _PROB,
+declare(
+    name="sphere_correlation_max",
+    quantity="rho_max",
+    side=Side.UPPER,
+    kind=Kind.PROB,
+    statement=(
+        "rho_max = max_{i!=j} |<x_i,x_j>|/(||x_i|| ||x_j||) <= t_delta = sqrt(2 ln(N(N-1)/delta)/d) w.p. >= 1 - delta."
+    ),
+    target=Target.DATA,
+    data=Data.DIRECTIONS,
+    min_points=2,
+    assumptions="x_i i.i.d. uniform on a sphere (not checkable from one sample); N >= 2",
+    citation=Citation(
+        "Ball (1997)",
+        item="Lemma 2.2",
+        note="and a union bound",
+        docs=("docs/data.md#sphere-caps", "docs/statements.md#C4"),
+    ),
+    bound_fn=_t_delta,
+    observe_fn=_rho_max,
+    probability=_PROB,
 )
-_reg(
-    "sphere_hermite_lower",
-    "lambda_min(K^(L))",
-    Side.LOWER,
-    Kind.PROB,
-    "lambda_min(K^(L)) >= 2 d sum_{r even >= 2} mu_r^2 (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta.",
-    _RANDOM_SPHERE + " of radius sqrt(d); L >= 2; N >= 2",
-    "docs/statements.md#explicit-lower-bound (explicit-constant form of NMM21), docs/statements.md#C5",
-    _sphere_hermite,
-    _lmin_K,
-    _all(_depth_at_least(2), _sphere_radius, _pairs),
-    _PROB,
+declare(
+    name="sphere_hermite_lower",
+    quantity="lambda_min(K^(L))",
+    side=Side.LOWER,
+    kind=Kind.PROB,
+    statement="lambda_min(K^(L)) >= 2 d sum_{r even >= 2} mu_r^2 (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta.",
+    target=Target.LIMITING_NTK,
+    data=Data.SPHERE,
+    min_depth=2,
+    min_points=2,
+    assumptions="x_i i.i.d. uniform on the sphere of radius sqrt(d) (not checkable from one sample); L >= 2; N >= 2",
+    citation=Citation(
+        "NMM21",
+        note="explicit-constant form of the limiting-NTK theorem",
+        docs=("docs/statements.md#explicit-lower-bound", "docs/statements.md#C5"),
+    ),
+    bound_fn=_sphere_hermite,
+    observe_fn=_lmin_K,
+    probability=_PROB,
 )
-_reg(
-    "nmm21_scaling_lower",
-    "lambda_min(K^(L))",
-    Side.LOWER,
-    Kind.PROB,
-    "lambda_min(K^(L)) >= max_{r even} 2 mu_r^2 d (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta: the seed paper's "
-    "mu_r^2 Omega(d) with the proof's explicit constant (the paper's hidden constants are not claimed).",
-    _RANDOM_SPHERE + " of radius sqrt(d); L >= 2; N >= 2",
-    f"{_NMM} (limiting-NTK theorem); docs/statements.md#nmm21-limiting, #C6",
-    _nmm21_single_order,
-    _lmin_K,
-    _all(_depth_at_least(2), _sphere_radius, _pairs),
-    _PROB,
+declare(
+    name="nmm21_scaling_lower",
+    quantity="lambda_min(K^(L))",
+    side=Side.LOWER,
+    kind=Kind.PROB,
+    statement=(
+        "lambda_min(K^(L)) >= max_{r even} 2 mu_r^2 d (1 - (N-1) t_delta^r)_+ w.p. >= 1 - delta: the seed "
+        "paper's mu_r^2 Omega(d) with the proof's explicit constant (the paper's hidden constants are not claimed)."
+    ),
+    target=Target.LIMITING_NTK,
+    data=Data.SPHERE,
+    min_depth=2,
+    min_points=2,
+    assumptions="x_i i.i.d. uniform on the sphere of radius sqrt(d) (not checkable from one sample); L >= 2; N >= 2",
+    citation=Citation(
+        "NMM21", item="limiting-NTK theorem", docs=("docs/statements.md#nmm21-limiting", "docs/statements.md#C6")
+    ),
+    bound_fn=_nmm21_single_order,
+    observe_fn=_lmin_K,
+    probability=_PROB,
 )
-_reg(
-    "nmm21_scaling_upper",
-    "lambda_min(K^(L))",
-    Side.UPPER,
-    Kind.DET,
-    "lambda_min(K^(L)) <= L d for data with ||x_i||^2 = d (the seed paper's O(L d) upper bound, via K_ii).",
-    "rows of squared norm d",
-    f"{_NMM}; KMM24 §4; docs/statements.md#nmm21-limiting, #C6",
-    _depth_times_d,
-    _lmin_K,
-    _sphere_radius,
+declare(
+    name="nmm21_scaling_upper",
+    quantity="lambda_min(K^(L))",
+    side=Side.UPPER,
+    kind=Kind.DET,
+    statement="lambda_min(K^(L)) <= L d for data with ||x_i||^2 = d (the seed paper's O(L d) upper bound, via K_ii).",
+    target=Target.LIMITING_NTK,
+    data=Data.SQRT_D_ROWS,
+    assumptions="rows of squared norm d",
+    citation=Citation(
+        "NMM21",
+        item="limiting-NTK theorem",
+        note="upper bound by the Rayleigh quotient, per KMM24 §4",
+        docs=("docs/statements.md#nmm21-limiting", "docs/statements.md#C6"),
+    ),
+    bound_fn=_depth_times_d,
+    observe_fn=_lmin_K,
 )
-_reg(
-    "hinf_sphere_lower",
-    "lambda_min(H_inf)",
-    Side.LOWER,
-    Kind.PROB,
-    "lambda_min(H_inf) >= 1/2 - (N-1) g(t_delta) w.p. >= 1 - delta.",
-    _RANDOM_SPHERE + " of radius 1; N >= 2",
-    "docs/statements.md#hinf-gershgorin with docs/statements.md#C4",
-    _hinf_sphere,
-    _lmin_hinf,
-    _all(_unit_norm, _pairs),
-    _PROB,
+declare(
+    name="hinf_sphere_lower",
+    quantity="lambda_min(H_inf)",
+    side=Side.LOWER,
+    kind=Kind.PROB,
+    statement="lambda_min(H_inf) >= 1/2 - (N-1) g(t_delta) w.p. >= 1 - delta.",
+    target=Target.H_INFINITY,
+    data=Data.UNIT_SPHERE,
+    min_points=2,
+    assumptions="x_i i.i.d. uniform on the sphere of radius 1 (not checkable from one sample); N >= 2",
+    citation=Citation(
+        "DZPS19",
+        item="H_inf",
+        where="Sec. 3",
+        note="Gershgorin with the sphere caps",
+        docs=("docs/statements.md#hinf-gershgorin", "docs/statements.md#C5"),
+    ),
+    bound_fn=_hinf_sphere,
+    observe_fn=_lmin_hinf,
+    probability=_PROB,
 )
-_reg(
-    "loewner_gdot_half",
-    "min_l lambda_min(Gdot^(l) - 11^T/2)",
-    Side.LOWER,
-    Kind.DET,
-    "Gdot^(l) >= (1/2) 1 1^T (Loewner), l = 2..L: Gdot = 1/2 + arcsin(P)/pi and arcsin has a nonnegative series.",
-    "L >= 2, every x_i != 0",
-    "docs/hermite.md#mehler, docs/statements.md#A7",
-    _zero,
-    _loewner(_gdot_half),
-    _all(_depth_at_least(2), _no_zero_rows),
+declare(
+    name="loewner_gdot_half",
+    quantity="min_l lambda_min(Gdot^(l) - 11^T/2)",
+    side=Side.LOWER,
+    statement=(
+        "Gdot^(l) >= (1/2) 1 1^T (Loewner), l = 2..L: Gdot = 1/2 + arcsin(P)/pi and arcsin has a nonnegative series."
+    ),
+    data=Data.NONZERO_ROWS,
+    assumptions="L >= 2, every x_i != 0",
+    citation=Citation("Mehler expansion", note="arcsin has a nonnegative series", docs=_A7),
+    bound_fn=_zero,
+    observe_fn=_loewner(_gdot_half),
+    **_LAYERS,
 )
-_reg(
-    "loewner_g_half",
-    "min_l lambda_min(G^(l+1) - G^(l)/2)",
-    Side.LOWER,
-    Kind.DET,
-    "G^(l+1) >= (1/2) G^(l) (the r = 1 Hermite term), l = 1..L-1.",
-    "L >= 2",
-    "docs/hermite.md#mehler, docs/statements.md#A7",
-    _zero,
-    _loewner(_g_half),
-    _depth_at_least(2),
+declare(
+    name="loewner_g_half",
+    quantity="min_l lambda_min(G^(l+1) - G^(l)/2)",
+    side=Side.LOWER,
+    statement="G^(l+1) >= (1/2) G^(l) (the r = 1 Hermite term), l = 1..L-1.",
+    assumptions="L >= 2",
+    citation=Citation("Mehler expansion", note="the r = 1 term", docs=_A7),
+    bound_fn=_zero,
+    observe_fn=_loewner(_g_half),
+    **_LAYERS,
 )
-_reg(
-    "loewner_g_rank_one",
-    "min_l lambda_min(G^(l+1) - d_l d_l^T/pi)",
-    Side.LOWER,
-    Kind.DET,
-    "G^(l+1) >= (1/pi) d_l d_l^T, d_l = sqrt(diag G^(l)) (the r = 0 Hermite term), l = 1..L-1.",
-    "L >= 2",
-    "docs/hermite.md#mehler, docs/statements.md#A7",
-    _zero,
-    _loewner(_g_rank_one),
-    _depth_at_least(2),
+declare(
+    name="loewner_g_rank_one",
+    quantity="min_l lambda_min(G^(l+1) - d_l d_l^T/pi)",
+    side=Side.LOWER,
+    statement="G^(l+1) >= (1/pi) d_l d_l^T, d_l = sqrt(diag G^(l)) (the r = 0 Hermite term), l = 1..L-1.",
+    assumptions="L >= 2",
+    citation=Citation("Mehler expansion", note="the r = 0 term", docs=_A7),
+    bound_fn=_zero,
+    observe_fn=_loewner(_g_rank_one),
+    **_LAYERS,
 )
-_reg(
-    "loewner_k_half",
-    "min_l lambda_min(K^(l) - K^(l-1)/2 - G^(l))",
-    Side.LOWER,
-    Kind.DET,
-    "K^(l) >= (1/2) K^(l-1) + G^(l), l = 2..L (Schur with Gdot >= 11^T/2).",
-    "L >= 2",
-    "docs/statements.md#A7",
-    _zero,
-    _loewner(_k_half),
-    _depth_at_least(2),
+declare(
+    name="loewner_k_half",
+    quantity="min_l lambda_min(K^(l) - K^(l-1)/2 - G^(l))",
+    side=Side.LOWER,
+    statement="K^(l) >= (1/2) K^(l-1) + G^(l), l = 2..L (Schur with Gdot >= 11^T/2).",
+    assumptions="L >= 2",
+    citation=Citation("Schur (1911)", note="with Gdot >= 11^T/2", docs=("docs/statements.md#A7",)),
+    bound_fn=_zero,
+    observe_fn=_loewner(_k_half),
+    **_LAYERS,
 )
-_reg(
-    "depth_monotone",
-    "lambda_min(K^(L) - K^(L-1))",
-    Side.LOWER,
-    Kind.CONJ,
-    "K^(L) >= K^(L-1) (so lambda_min(K^(L)) is non-decreasing in L): no proof known.",
-    "L >= 2",
-    "docs/statements.md#depth-monotone, #A7, #open-questions",
-    _zero,
-    _loewner(_k_monotone),
-    _depth_at_least(2),
+declare(
+    name="depth_monotone",
+    quantity="lambda_min(K^(L) - K^(L-1))",
+    side=Side.LOWER,
+    kind=Kind.CONJ,
+    statement="K^(L) >= K^(L-1) (so lambda_min(K^(L)) is non-decreasing in L): no proof known.",
+    target=Target.LIMITING_LAYERS,
+    min_depth=2,
+    assumptions="L >= 2",
+    citation=Citation(
+        "conjecture",
+        docs=("docs/statements.md#depth-monotone", "docs/statements.md#A7", "docs/statements.md#open-questions"),
+    ),
+    bound_fn=_zero,
+    observe_fn=_loewner(_k_monotone),
 )
-_reg(
-    "degenerate_zero",
-    "lambda_min(K^(L))",
-    Side.UPPER,
-    Kind.DET,
-    "lambda_min(K^(L)) = 0 (checked as <= 0; psd gives >= 0) if (i) x_j = c x_i, c > 0; (ii) some x_i = 0; "
+declare(
+    name="degenerate_zero",
+    quantity="lambda_min(K^(L))",
+    side=Side.UPPER,
+    kind=Kind.DET,
+    statement="lambda_min(K^(L)) = 0 (checked as <= 0; psd gives >= 0) if (i) x_j = c x_i, c > 0; (ii) some x_i = 0; "
     "(iii) L = 1 and N > d; (iv) L = 2 and more antipodal pairs than the rank of their span.",
-    "one of (i)-(iv) holds (checked)",
-    "docs/statements.md#A9 (proof of (iv) there); DZPS19 Thm 3.1 for the converse",
-    _zero,
-    _lmin_K,
-    _degenerate_scope,
+    target=Target.LIMITING_NTK,
+    data=Data.DEGENERATE,
+    assumptions="one of (i)-(iv) holds (checked)",
+    citation=Citation("DZPS19", item="Thm 3.1", note="for the converse", docs=("docs/statements.md#A9",)),
+    bound_fn=_zero,
+    observe_fn=_lmin_K,
 )

@@ -8,23 +8,21 @@ import torch
 
 from ntkverify import spectra
 from ntkverify.bounds._util import cert
-from ntkverify.bounds.core import Bound, Kind, Side, register
+from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
 from ntkverify.device import unit_roundoff
 from ntkverify.tolerances import gamma, perturbation_norm
 
-_KERNEL = "K = K^(L) (Case) or the empirical K̄ (EmpiricalCase)"
-
 
 def _lambda_min(case):
-    return spectra.lambda_min(case.K, entry_error=case.entry_error())
+    return spectra.lambda_min(case.K, entry_error=case.matrix_error())
 
 
 def _lambda_max(case):
-    return spectra.lambda_max(case.K, entry_error=case.entry_error())
+    return spectra.lambda_max(case.K, entry_error=case.matrix_error())
 
 
 def _min_diagonal(case):
-    return cert(case, float(case.K.diagonal().min()), case.entry_error(), "min_i K_ii")
+    return cert(case, float(case.K.diagonal().min()), case.matrix_error(), "min_i K_ii")
 
 
 def _two_by_two(case):
@@ -37,7 +35,7 @@ def _two_by_two(case):
     radius = torch.sqrt(((diag[:, None] - diag[None, :]) / 2) ** 2 + K * K)
     small = mean - radius
     small.fill_diagonal_(float("inf"))
-    error = 2 * case.entry_error() + 10 * unit_roundoff(K.dtype) * float(K.abs().max())
+    error = 2 * case.matrix_error() + 10 * unit_roundoff(K.dtype) * float(K.abs().max())
     return cert(case, float(small.min()), error, "2x2 interlacing")
 
 
@@ -45,8 +43,8 @@ def _lambda_max_lower(case):
     """``max(max_i K_ii, 1^T K 1 / N)``; the sum has rounding ≤ γ_{N^2} Σ|K_ij| and entry error ≤ N ε."""
     K, N = case.K, case.N
     mean = float(K.sum()) / N
-    error_mean = gamma(N * N, K.dtype) * float(K.abs().sum()) / N + perturbation_norm(N, case.entry_error())
-    candidates = [(float(K.diagonal().max()), case.entry_error()), (mean, error_mean)]
+    error_mean = gamma(N * N, K.dtype) * float(K.abs().sum()) / N + perturbation_norm(N, case.matrix_error())
+    candidates = [(float(K.diagonal().max()), case.matrix_error()), (mean, error_mean)]
     value = max(v for v, _ in candidates)
     return cert(case, value, max(e for _, e in candidates), "max(max K_ii, 1'K1/N)")
 
@@ -54,7 +52,7 @@ def _lambda_max_lower(case):
 def _row_sums(case):
     K = case.K
     off = K.abs().sum(dim=1) - K.diagonal().abs()
-    error = perturbation_norm(case.N, case.entry_error()) + gamma(case.N, K.dtype) * float(K.abs().sum(dim=1).max())
+    error = perturbation_norm(case.N, case.matrix_error()) + gamma(case.N, K.dtype) * float(K.abs().sum(dim=1).max())
     return K.diagonal(), off, error
 
 
@@ -72,91 +70,79 @@ def _zero(case):
     return cert(case, 0.0, 0.0, "exact")
 
 
-def _at_least_two(case):
-    return None if case.N >= 2 else f"needs N >= 2 points, got N={case.N}"
+_KERNEL = "K = K^(L) (Case), the empirical Kbar (EmpiricalCase) or a kernel under test"
+_UPPER_DOCS = ("docs/statements.md#test-vector-upper-bounds", "docs/statements.md#A8", "docs/statements.md#B4")
+_ANY = dict(target=Target.ANY_MATRIX, kind=Kind.DET)
 
-
-_A8 = "NMM21 (method per KMM24 §4); docs/statements.md#test-vector-upper-bounds, #A8, #B4"
-
-register(
-    Bound(
-        name="psd",
-        quantity="lambda_min(K)",
-        side=Side.LOWER,
-        kind=Kind.DET,
-        statement="lambda_min(K) >= 0: K is a Gram matrix (limiting: expectation of Gram matrices; empirical: J J^T).",
-        assumptions=f"any data; {_KERNEL}",
-        citation="JGH18 (NTK as a Gram matrix); docs/statements.md#A1, #B1",
-        bound_fn=_zero,
-        observe_fn=_lambda_min,
-    )
+declare(
+    name="psd",
+    quantity="lambda_min(K)",
+    side=Side.LOWER,
+    statement="lambda_min(K) >= 0: K is a Gram matrix (limiting: expectation of Gram matrices; empirical: J J^T).",
+    assumptions=f"any data; {_KERNEL}",
+    citation=Citation(
+        "JGH18", note="the NTK is a Gram matrix", docs=("docs/statements.md#A1", "docs/statements.md#B1")
+    ),
+    bound_fn=_zero,
+    observe_fn=_lambda_min,
+    **_ANY,
 )
-register(
-    Bound(
-        name="trivial_upper",
-        quantity="lambda_min(K)",
-        side=Side.UPPER,
-        kind=Kind.DET,
-        statement="lambda_min(K) <= min_i K_ii (Rayleigh quotient at e_i); K^(L)_ii = L ||x_i||^2.",
-        assumptions=f"any data; {_KERNEL}",
-        citation=_A8,
-        bound_fn=_min_diagonal,
-        observe_fn=_lambda_min,
-    )
+declare(
+    name="trivial_upper",
+    quantity="lambda_min(K)",
+    side=Side.UPPER,
+    statement="lambda_min(K) <= min_i K_ii (Rayleigh quotient at e_i); K^(L)_ii = L ||x_i||^2.",
+    assumptions=f"any data; {_KERNEL}",
+    citation=Citation("NMM21", note="the Rayleigh-quotient method, per KMM24", where="KMM24 §4", docs=_UPPER_DOCS),
+    bound_fn=_min_diagonal,
+    observe_fn=_lambda_min,
+    **_ANY,
 )
-register(
-    Bound(
-        name="interlacing_2x2_upper",
-        quantity="lambda_min(K)",
-        side=Side.UPPER,
-        kind=Kind.DET,
-        statement=(
-            "lambda_min(K) <= min_{i!=j} [(K_ii+K_jj)/2 - sqrt(((K_ii-K_jj)/2)^2 + K_ij^2)] "
-            "(Cauchy interlacing with each principal 2x2 block)."
-        ),
-        assumptions=f"N >= 2; {_KERNEL}",
-        citation="Cauchy interlacing; docs/statements.md#test-vector-upper-bounds, #A8, #B4",
-        bound_fn=_two_by_two,
-        observe_fn=_lambda_min,
-        scope_fn=_at_least_two,
-    )
+declare(
+    name="interlacing_2x2_upper",
+    quantity="lambda_min(K)",
+    side=Side.UPPER,
+    statement=(
+        "lambda_min(K) <= min_{i!=j} [(K_ii+K_jj)/2 - sqrt(((K_ii-K_jj)/2)^2 + K_ij^2)] "
+        "(Cauchy interlacing with each principal 2x2 block)."
+    ),
+    min_points=2,
+    assumptions=f"N >= 2; {_KERNEL}",
+    citation=Citation("Cauchy interlacing", docs=_UPPER_DOCS),
+    bound_fn=_two_by_two,
+    observe_fn=_lambda_min,
+    **_ANY,
 )
-register(
-    Bound(
-        name="lambda_max_lower",
-        quantity="lambda_max(K)",
-        side=Side.LOWER,
-        kind=Kind.DET,
-        statement="lambda_max(K) >= max(max_i K_ii, 1^T K 1 / N) (Rayleigh quotients at e_i and at 1/sqrt(N)).",
-        assumptions=f"any data; {_KERNEL}",
-        citation="docs/statements.md#A8",
-        bound_fn=_lambda_max_lower,
-        observe_fn=_lambda_max,
-    )
+declare(
+    name="lambda_max_lower",
+    quantity="lambda_max(K)",
+    side=Side.LOWER,
+    statement="lambda_max(K) >= max(max_i K_ii, 1^T K 1 / N) (Rayleigh quotients at e_i and at 1/sqrt(N)).",
+    assumptions=f"any data; {_KERNEL}",
+    citation=Citation("Rayleigh quotient", docs=("docs/statements.md#A8",)),
+    bound_fn=_lambda_max_lower,
+    observe_fn=_lambda_max,
+    **_ANY,
 )
-register(
-    Bound(
-        name="gershgorin_upper",
-        quantity="lambda_max(K)",
-        side=Side.UPPER,
-        kind=Kind.DET,
-        statement="lambda_max(K) <= max_i sum_j |K_ij| (Gershgorin discs).",
-        assumptions=f"any data; {_KERNEL}",
-        citation="Gershgorin (1931); docs/statements.md#A8",
-        bound_fn=_gershgorin_upper,
-        observe_fn=_lambda_max,
-    )
+declare(
+    name="gershgorin_upper",
+    quantity="lambda_max(K)",
+    side=Side.UPPER,
+    statement="lambda_max(K) <= max_i sum_j |K_ij| (Gershgorin discs).",
+    assumptions=f"any data; {_KERNEL}",
+    citation=Citation("Gershgorin (1931)", docs=("docs/statements.md#A8",)),
+    bound_fn=_gershgorin_upper,
+    observe_fn=_lambda_max,
+    **_ANY,
 )
-register(
-    Bound(
-        name="gershgorin_lower",
-        quantity="lambda_min(K)",
-        side=Side.LOWER,
-        kind=Kind.DET,
-        statement="lambda_min(K) >= min_i (K_ii - sum_{j!=i} |K_ij|) (Gershgorin discs).",
-        assumptions=f"any data; {_KERNEL}",
-        citation="Gershgorin (1931); docs/statements.md#A8",
-        bound_fn=_gershgorin_lower,
-        observe_fn=_lambda_min,
-    )
+declare(
+    name="gershgorin_lower",
+    quantity="lambda_min(K)",
+    side=Side.LOWER,
+    statement="lambda_min(K) >= min_i (K_ii - sum_{j!=i} |K_ij|) (Gershgorin discs).",
+    assumptions=f"any data; {_KERNEL}",
+    citation=Citation("Gershgorin (1931)", docs=("docs/statements.md#A8",)),
+    bound_fn=_gershgorin_lower,
+    observe_fn=_lambda_min,
+    **_ANY,
 )
