@@ -1,5 +1,5 @@
 """The ``ntkverify`` command line: ``run`` (the main job), ``check`` (verify a user's kernel), ``repro`` (replay a
-counterexample report).
+counterexample report), ``list`` (the properties with their citations).
 
 Exit codes: 0 all checks passed (``repro``: the failure is fixed); 1 a check failed (a counterexample was found;
 ``repro``: it still fails); 2 usage error.
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ntkverify.profiles import PROFILES
-from ntkverify.properties.subjects import CLAIMS
+from ntkverify.properties.subjects import CLAIMS, SUBJECTS
 
 
 def _check(args) -> int:
@@ -90,6 +90,12 @@ def _repro(args) -> int:
     return main_repro(args.path)
 
 
+def _list(args) -> int:
+    from ntkverify.properties.listing import main as list_main
+
+    return list_main(args.cite, args.kind, args.subject)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ntkverify", description="Property-based verification of NTK theory.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     repro.add_argument("path", metavar="PATH", help="a report folder (or its report.json)")
     repro.set_defaults(func=_repro)
+
+    listing = sub.add_parser(
+        "list",
+        help="the properties with their statement, citation, kind and subjects",
+        description="List the registered properties (and studies) matching every filter given.",
+    )
+    listing.add_argument("--cite", metavar="TEXT", help="text of the citation or name (case-insensitive)")
+    listing.add_argument("--kind", choices=("DET", "PROB", "CONJ"), type=str.upper, help="property kind")
+    listing.add_argument("--subject", choices=tuple(SUBJECTS), help="what the property is about")
+    listing.set_defaults(func=_list)
 
     # listed for the help text; its own parser (ntkverify.reports.nightly) takes the arguments, see main()
     sub.add_parser("nightly", help="the nightly job: long random search, benchmarks, regressions against a baseline")

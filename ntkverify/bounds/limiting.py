@@ -558,7 +558,7 @@ declare(
     target=Target.LIMITING_NTK,
     data=Data.DEGENERATE,
     assumptions="one of (i)-(iv) holds (checked)",
-    citation=Citation("DZPS19", item="Thm 3.1", note="for the converse", docs=("docs/statements.md#A9",)),
+    citation=Citation("derived", note="the converse is DZPS19 Thm 3.1", docs=("docs/statements.md#A9",)),
     bound_fn=_zero,
     observe_fn=_lmin_K,
 )
