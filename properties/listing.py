@@ -62,14 +62,15 @@ def property_entries() -> list[Entry]:
 
 
 def study_entries() -> list[Entry]:
-    """The studies of ``ntkverify.studies`` when that package is importable and has a registry, else none."""
+    """The studies of ``ntkverify.studies`` when that package is importable and has a registry (``all_studies()``
+    or a ``STUDIES`` collection, a mapping's values taken), else none."""
     try:
         studies = importlib.import_module("ntkverify.studies")
     except ImportError:
         return []
     registry = getattr(studies, "all_studies", None)
-    if not callable(registry):
-        return []
+    found = registry() if callable(registry) else getattr(studies, "STUDIES", ())
+    found = found.values() if isinstance(found, dict) else found
     return [
         Entry(
             "study",
@@ -79,7 +80,7 @@ def study_entries() -> list[Entry]:
             str(getattr(getattr(s, "kind", ""), "value", getattr(s, "kind", ""))),
             tuple(getattr(s, "subjects", ())),
         )
-        for s in registry()
+        for s in found
     ]
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 
 from ntkverify.cli import main
 from ntkverify.properties import get_property
 from ntkverify.properties.listing import select
+from ntkverify.registry import Kind
 
 
 def _names(**filters) -> set[str]:
@@ -53,3 +57,16 @@ def test_list_command_rejects_an_unknown_subject_as_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["list", "--subject", "nope"])
     assert exc.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_studies_are_listed_when_their_package_has_a_registry(monkeypatch):
+    study = types.SimpleNamespace(
+        name="scaling-study",
+        statement="λ_min/d along d ∝ N",
+        citation="NMM21",
+        kind=Kind.PROB,
+        subjects=("limiting-ntk",),
+    )
+    monkeypatch.setitem(sys.modules, "ntkverify.studies", types.SimpleNamespace(STUDIES={"scaling-study": study}))
+    entries = [e for e in select(cite="nmm21", kind="PROB") if e.what == "study"]
+    assert [(e.name, e.kind, e.subjects) for e in entries] == [("scaling-study", "PROB", ("limiting-ntk",))]
