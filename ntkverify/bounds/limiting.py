@@ -110,7 +110,7 @@ def _hermite_gershgorin(case):
     error = monotone_error(f, case.rho_max, case.rho_error) + value * (
         gamma(case.d, case.X.dtype) + 4000 * unit_roundoff(case.X.dtype)
     )
-    return cert(case, value, error, "Hermite-Gershgorin (§8.4)")
+    return cert(case, value, error, "Hermite-Gershgorin (A6d)")
 
 
 def _hinf_hermite(case):
@@ -136,7 +136,7 @@ def _hinf_gershgorin(case):
     N = case.N
     value = 0.5 - (N - 1) * g_hinf(case.rho_max)
     error = (N - 1) * monotone_error(g_hinf, case.rho_max, case.rho_error) + 10 * unit_roundoff(case.X.dtype)
-    return cert(case, value, error, "H-infinity Gershgorin (§8.3)")
+    return cert(case, value, error, "H-infinity Gershgorin (A6e)")
 
 
 def _hinf_rayleigh(case):
@@ -154,7 +154,7 @@ def t_delta(N: int, d: int, delta: float) -> float:
 
 
 def _t_delta(case):
-    return cert(case, t_delta(case.N, case.d, case.delta), 0.0, "t_delta (§8.2)")
+    return cert(case, t_delta(case.N, case.d, case.delta), 0.0, "t_delta (C4)")
 
 
 def _rho_max(case):
