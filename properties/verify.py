@@ -105,16 +105,30 @@ def verify(
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
-    Raises :class:`UsageError` when the kernel cannot be checked at all.
+    Raises :class:`UsageError` when the kernel cannot be checked at all, or when ``properties`` names a property
+    that does not apply to the claim (a typo must not turn a check into one that checks nothing).
     """
     subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
+    chosen = select_for(subject, properties)
     _probe(subject)
-    chosen = [
-        p
-        for p in all_properties()
-        if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
-    ]
     return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+
+
+def select_for(subject: Subject, names: list[str] | str | None = None) -> list:
+    """The properties that apply to a user's ``subject``: all of them, or exactly those ``names`` (each must
+    name one: :class:`UsageError` otherwise, listing the choices)."""
+    applicable = [p for p in all_properties() if USER_KERNEL in p.kernels and p.applies(subject)]
+    if names is None:
+        return applicable
+    names = [names] if isinstance(names, str) else list(names)
+    known = {p.name for p in applicable}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise UsageError(
+            f"no property named {', '.join(map(repr, unknown)) or '(empty selection)'} applies to {subject}; "
+            f"choose from {', '.join(sorted(known))}"
+        )
+    return [p for p in applicable if p.name in names]
 
 
 def load_callable(spec: str) -> Callable:

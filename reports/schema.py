@@ -1,5 +1,6 @@
-"""The JSON Schemas of the report files (``report.json``, ``summary.json``), shipped next to this module and
-documented in ``SCHEMA.md``. Validation needs the ``jsonschema`` package (a test dependency)."""
+"""The JSON Schemas of the report files (``report.json``, ``summary.json``, ``nightly.json``, the lines of
+``history.jsonl``), shipped next to this module and documented in ``SCHEMA.md``; ``repro`` and ``nightly``
+validate their inputs with them (``jsonschema``)."""
 
 from __future__ import annotations
 
