@@ -13,12 +13,13 @@ SCHEMA_FILES = {
     "counterexample": "counterexample.schema.json",
     "summary": "summary.schema.json",
     "nightly": "nightly.schema.json",
+    "history": "history.schema.json",
 }
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The schema named ``counterexample``, ``summary`` or ``nightly``."""
+    """The schema named ``counterexample``, ``summary``, ``nightly`` or ``history``."""
     if name not in SCHEMA_FILES:
         raise ValueError(f"schema must be one of {sorted(SCHEMA_FILES)}, got {name!r}")
     text = resources.files("ntkverify.reports").joinpath(SCHEMA_FILES[name]).read_text(encoding="utf-8")
