@@ -118,9 +118,12 @@ def user_properties(config) -> list:
             sigma_b=config.getoption("ntk_sigma_b"),
             origin=spec,
         )
-        return [(p, subject) for p in select_for(subject, config.getoption("ntk_property", None))]
     except UsageError as exc:
         raise pytest.UsageError(f"--ntk-kernel {spec}: {exc}") from None
+    try:
+        return [(p, subject) for p in select_for(subject, config.getoption("ntk_property", None))]
+    except UsageError as exc:
+        raise pytest.UsageError(f"--ntk-property: {exc}") from None
 
 
 def pytest_generate_tests(metafunc):
