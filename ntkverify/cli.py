@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS
-from ntkverify.reports.exits import HELP, InputError, run_command, writable_folder
+from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
 
 
 def _load_profile(name: str | None) -> str:
@@ -55,16 +55,10 @@ def _check(args) -> int:
 
 
 def _set_device(device: str | None) -> None:
-    """``--device`` (else ``NTKVERIFY_DEVICE``): the device policy of this process, validated up front. A device
-    this machine lacks raises :class:`~ntkverify.device.DeviceUnavailable` (exit 3), a bad name is exit 2."""
-    from ntkverify.device import ENV_VAR, DeviceUnavailable, resolve_device
+    """``--device`` (else ``NTKVERIFY_DEVICE``): the device policy of this process, validated up front."""
+    from ntkverify.device import ENV_VAR
 
-    try:
-        resolve_device(device)
-    except DeviceUnavailable:
-        raise
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    checked_device(device)
     if device is not None:
         os.environ[ENV_VAR] = device
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
-import json
 import platform
 import shlex
 import sys
@@ -42,7 +41,7 @@ from ntkverify.reports import plots
 from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
 from ntkverify.reports.exits import InputError
 from ntkverify.reports.minimize import Minimisation, minimise
-from ntkverify.reports.schema import validate
+from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
     append_index,
     dumps,
@@ -459,25 +458,10 @@ class Replay:
 
 def read_record(json_path: Path) -> dict[str, Any]:
     """A ``report.json`` that is valid JSON, of this schema and version, and follows the schema."""
-    import jsonschema
-
-    try:
-        record = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ReplayError(f"{json_path} is not readable JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise ReplayError(f"{json_path} is not a counterexample report (a JSON {type(record).__name__})")
-    if record.get("schema") != REPORT_SCHEMA or record.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise ReplayError(
-            f"{json_path} is not a version-{REPORT_SCHEMA_VERSION} {REPORT_SCHEMA} record "
-            f"(schema {record.get('schema')!r}, version {record.get('schema_version')!r})"
-        )
-    try:
-        validate(record, "counterexample")
-    except jsonschema.ValidationError as exc:
-        where = "/".join(map(str, exc.absolute_path)) or "the top level"
-        raise ReplayError(f"{json_path} does not follow its schema at {where}: {exc.message[:200]}") from None
-    return record
+    return read_document(
+        json_path, "counterexample", schema=REPORT_SCHEMA, version=REPORT_SCHEMA_VERSION, what=str(json_path),
+        error=ReplayError,
+    )  # fmt: skip
 
 
 def read_case_arrays(npz_path: Path, record: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -25,13 +25,13 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from ntkverify.device import DeviceUnavailable
+from ntkverify.device import DeviceUnavailable, resolve_device
 from ntkverify.properties.verify import UsageError
 
 OK, FOUND, USAGE, ENVIRONMENT = 0, 1, 2, 3
 HELP = (
     "exit status: 0 all checks hold; 1 a counterexample, a regression, or a failure that still reproduces; "
-    "2 usage or input error; 3 environment or internal failure, or an interrupt (traceback in a log file)"
+    "2 usage or input error; 3 environment or internal failure (traceback in a log file) or an interrupt"
 )
 
 
@@ -102,6 +102,17 @@ def run_command(prog: str, fn: Callable[..., int], *args, stderr=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def checked_device(device: str | None):
+    """The device a command will use (``None``: the policy's, ``NTKVERIFY_DEVICE``): one this machine lacks is
+    :class:`~ntkverify.device.DeviceUnavailable` (exit 3), a name that is no device an :class:`InputError`."""
+    try:
+        return resolve_device(device)
+    except DeviceUnavailable:
+        raise
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def writable_folder(path: str | Path, what: str) -> Path:

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports.counterexample import write_result_report
-from ntkverify.reports.store import append_jsonl, new_run_folder
+from ntkverify.reports.store import append_jsonl, new_run_folder, signals_deferred
 from ntkverify.reports.summary import Entry, result_record, write_summary
 
 COUNTEREXAMPLES = "counterexamples"
@@ -104,8 +104,9 @@ def run_pairs(
             if entry.result.counterexample is not None:
                 written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
                 entry.report = written.path
-            append_jsonl(folder / RESULTS, result_record(entry, folder))
-            entries.append(entry)
+            with signals_deferred():  # the record and the entry list agree, whenever an interrupt comes
+                append_jsonl(folder / RESULTS, result_record(entry, folder))
+                entries.append(entry)
             progress.end(entry)
     except KeyboardInterrupt as exc:
         not_run = labels[len(entries) :]

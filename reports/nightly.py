@@ -64,11 +64,13 @@ from ntkverify.reports.exits import (
     HELP,
     EnvironmentFailure,
     InputError,
+    checked_device,
     run_command,
     writable_file,
     writable_folder,
 )
 from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float, in_selection
+from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import write_text_atomic
 
 SCHEMA = "ntkverify-nightly"
@@ -393,26 +395,7 @@ def _now() -> str:
 def load_document(path: Path) -> dict[str, Any]:
     """A ``nightly.json`` document, checked to be JSON following ``nightly.schema.json``
     (:class:`~ntkverify.reports.exits.InputError` naming the first problem otherwise)."""
-    import jsonschema
-
-    from ntkverify.reports.schema import validate
-
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"baseline {path} is not readable JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or doc.get("schema_version") != SCHEMA_VERSION:
-        found = (doc.get("schema"), doc.get("schema_version")) if isinstance(doc, dict) else type(doc).__name__
-        raise InputError(
-            f"baseline {path} is not a {SCHEMA} document of schema version {SCHEMA_VERSION} (found {found})"
-        )
-    try:
-        validate(doc, "nightly")
-    except jsonschema.ValidationError as exc:
-        where = "/".join(map(str, exc.absolute_path)) or "the top level"
-        raise InputError(f"baseline {path} does not follow its schema at {where}: {exc.message[:200]}") from None
-    return doc
+    return read_document(path, "nightly", schema=SCHEMA, version=SCHEMA_VERSION, what=f"baseline {path}")
 
 
 @dataclass
@@ -632,7 +615,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from ntkverify.device import DeviceUnavailable, resolve_device
     from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
@@ -642,12 +624,7 @@ def _main(argv: list[str] | None) -> int:
     props = select(args.property, args.kind)
     if not props:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    try:
-        resolve_device(None)
-    except DeviceUnavailable:
-        raise
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    checked_device(None)
     load_profile("nightly")
     night = run_night(builtin_pairs(props), config, base=Settings.get_profile("nightly"))
     doc = night.document
