@@ -507,7 +507,11 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
     bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
     if config.benchmarks is not None and interrupted is None:
         left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
-        bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
+        try:
+            bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
+        except KeyboardInterrupt as exc:  # the pairs have finished: keep them, as a partial night
+            interrupted = exc
+            bench = {**bench, "status": "not-reached", "error": "interrupted"}
         log(f"benchmarks: {bench['status']}, {len(bench['results'])} results")
     document = {
         "schema": SCHEMA,

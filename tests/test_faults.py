@@ -13,6 +13,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,8 @@ def read_only(tmp_path):
 
     def make(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True)
+        if shutil.which("mount") is None:
+            pytest.skip("cannot make a read-only bind mount here: no mount command")
         for args in (["mount", "--bind", str(path), str(path)], ["mount", "-o", "remount,ro,bind", str(path)]):
             proc = subprocess.run(args, capture_output=True, text=True)
             if proc.returncode:
@@ -540,6 +543,22 @@ def test_signal_mid_night_writes_a_partial_night(tmp_path):
     assert doc["partial"] and any(p["status"] == "passed" for p in doc["properties"])
     assert "PARTIAL" in (out / "nightly.html").read_text()
     assert not history.exists() and not (tmp_path / "baseline.json").exists()
+
+
+def test_interrupt_during_the_benchmarks_keeps_the_finished_pairs(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nightly, "run_benchmarks", interrupted)
+    config = nightly.NightConfig(
+        output=tmp_path / "out", db=None, history=tmp_path / "h.jsonl", benchmarks=nightly.BenchmarkOptions()
+    )
+    pair = (integer_property("planted:alpha", at_most(10**7)), None)
+    with pytest.raises(KeyboardInterrupt, match="partial night"):
+        nightly.run_night([pair], config, base=Settings(Settings.get_profile("dev"), max_examples=5), log=str)
+    doc = json.loads((tmp_path / "out" / "nightly.json").read_text())
+    assert doc["partial"] and doc["properties"][0]["status"] == "passed" and "benchmarks" in doc["not_reached"]
+    assert not (tmp_path / "h.jsonl").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------
