@@ -1,8 +1,9 @@
 """The ``ntkverify`` command line: ``run`` (the main job), ``check`` (verify a user's kernel), ``repro`` (replay a
-counterexample report), ``list`` (the properties with their citations).
+counterexample report), ``list`` (the properties with their citations), ``nightly`` (the nightly job).
 
-Exit codes: 0 all checks passed (``repro``: the failure is fixed); 1 a check failed (a counterexample was found;
-``repro``: it still fails); 2 usage error.
+Every command runs under one exit-code contract (:mod:`ntkverify.reports.exits`): 0 all checks hold; 1 a
+counterexample, a regression, or a failure that still reproduces; 2 usage or input error; 3 environment or
+internal failure (one line on stderr, the traceback in a log file).
 """
 
 from __future__ import annotations
@@ -15,31 +16,37 @@ from pathlib import Path
 
 from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS, SUBJECTS
+from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
+
+
+def _load_profile(name: str | None) -> str:
+    """The profile named on the command line, else the environment's (``NTKVERIFY_PROFILE``, ``CI``)."""
+    from ntkverify.profiles import load_profile
+
+    try:
+        return load_profile(name)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _check(args) -> int:
-    from ntkverify.profiles import load_profile
-    from ntkverify.properties.verify import UsageError, load_callable, verify
+    from ntkverify.properties.verify import load_callable, verify
     from ntkverify.reports.counterexample import default_root, write_result_report
 
-    if args.profile:
-        load_profile(args.profile)
-    try:
-        fn = load_callable(args.kernel)
-        result = verify(
-            fn,
-            args.claim,
-            depth=args.depth,
-            sigma_w=args.sigma_w,
-            sigma_b=args.sigma_b,
-            properties=args.property or None,
-            origin=args.kernel,
-        )
-    except UsageError as exc:
-        print(f"ntkverify check: usage error: {exc}", file=sys.stderr)
-        return 2
-    print(result.summary())
+    _set_device(None)
+    _load_profile(args.profile)
     root = Path(args.report_dir) if args.report_dir else default_root("check")
+    writable_folder(root if args.report_dir else root.parent, "--report-dir")
+    result = verify(
+        load_callable(args.kernel),
+        args.claim,
+        depth=args.depth,
+        sigma_w=args.sigma_w,
+        sigma_b=args.sigma_b,
+        properties=args.property,
+        origin=args.kernel,
+    )
+    print(result.summary())
     for failed in result.failures:
         written = write_result_report(failed, root, found_by="ntkverify check")
         if written is not None:
@@ -48,31 +55,26 @@ def _check(args) -> int:
 
 
 def _set_device(device: str | None) -> None:
-    """``--device``: the device policy of this process (``NTKVERIFY_DEVICE``), validated up front."""
-    from ntkverify.device import ENV_VAR, resolve_device
+    """``--device`` (else ``NTKVERIFY_DEVICE``): the device policy of this process, validated up front."""
+    from ntkverify.device import ENV_VAR
 
+    checked_device(device)
     if device is not None:
-        resolve_device(device)  # ValueError (e.g. cuda without CUDA) becomes a usage error
         os.environ[ENV_VAR] = device
 
 
 def _run(args) -> int:
     from ntkverify.device import default_device
-    from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
     from ntkverify.reports.job import run_pairs
 
-    try:
-        _set_device(args.device)
-    except ValueError as exc:
-        print(f"ntkverify run: usage error: {exc}", file=sys.stderr)
-        return 2
-    profile = load_profile(args.profile)
+    _set_device(args.device)
+    profile = _load_profile(args.profile)
     props = select(args.property, args.kind)
     if not props:
-        print("ntkverify run: usage error: no property matches --property/--kind", file=sys.stderr)
-        return 2
+        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+    writable_folder(args.output, "--output")
     pairs = builtin_pairs(props)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
     print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
@@ -87,7 +89,7 @@ def _repro(args) -> int:
     from ntkverify.reports.counterexample import main_repro
 
     os.environ["NTKVERIFY_DEVICE"] = "cpu"  # replays are on the CPU, from the stored float64 arrays
-    return main_repro(args.path)
+    return main_repro(args.path, allow_changed_kernel=args.allow_changed_kernel)
 
 
 def _list(args) -> int:
@@ -97,7 +99,9 @@ def _list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ntkverify", description="Property-based verification of NTK theory.")
+    parser = argparse.ArgumentParser(
+        prog="ntkverify", description="Property-based verification of NTK theory.", epilog=HELP
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser(
@@ -105,9 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="the main job: every property on the built-in kernels, with a report folder",
         description="Run every registered property on the built-in kernels and write "
         "OUTPUT/run-<time>/ (summary.md, summary.json, index.html, counterexample reports). "
-        "Exit 1 if a DET property failed or a PROB claim was rejected, else 0.",
+        "Exit 1 if a DET property failed or a PROB claim was rejected, else 0. Results are appended to "
+        "results.jsonl as each property finishes: an interrupt leaves a partial report.",
+        epilog=HELP,
     )
-    run.add_argument("--profile", choices=PROFILES, default="dev", help="Hypothesis profile (default: dev)")
+    run.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="Hypothesis profile (default: NTKVERIFY_PROFILE, ci under CI, else dev)",
+    )
     run.add_argument("--device", choices=("cpu", "cuda"), default=None, help="sets NTKVERIFY_DEVICE")
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
     run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
@@ -119,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="verify a kernel function against a claim",
         description="Verify MODULE:CALLABLE (or path/to/file.py:CALLABLE), a function from an "
         "n×d float64 torch tensor to the n×n kernel matrix.",
+        epilog=HELP,
     )
     check.add_argument("kernel", metavar="MODULE:CALLABLE")
     # validated by verify(), so that an unknown claim is a one-line usage error (exit 2) like the others
@@ -126,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--depth", type=int, default=None, help="number of weight matrices L")
     check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
     check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
-    check.add_argument("--property", action="append", help="run only this property (repeatable)")
+    check.add_argument(
+        "--property", action="append", help="run only this property (repeatable; a name that matches none is exit 2)"
+    )
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"
@@ -137,15 +151,24 @@ def build_parser() -> argparse.ArgumentParser:
         "repro",
         help="replay a counterexample report",
         description="Rerun a counterexample report's check on its stored case (CPU, float64). "
-        "Exit 1 while the failure persists, 0 once fixed, 2 if the report cannot be replayed.",
+        "Exit 1 while the failure persists, 0 once fixed, 2 if the report cannot be replayed: corrupt or "
+        "changed report.json or case.npz, or a kernel whose source changed since the report (unless "
+        "--allow-changed-kernel).",
+        epilog=HELP,
     )
     repro.add_argument("path", metavar="PATH", help="a report folder (or its report.json)")
+    repro.add_argument(
+        "--allow-changed-kernel",
+        action="store_true",
+        help="replay a user's kernel whose source file changed since the report (e.g. after a fix)",
+    )
     repro.set_defaults(func=_repro)
 
     listing = sub.add_parser(
         "list",
         help="the properties with their statement, citation, kind and subjects",
         description="List the registered properties (and studies) matching every filter given.",
+        epilog=HELP,
     )
     listing.add_argument("--cite", metavar="TEXT", help="text of the citation or name (case-insensitive)")
     listing.add_argument("--kind", choices=("DET", "PROB", "CONJ"), type=str.upper, help="property kind")
@@ -158,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse and run one command under the exit-code contract (module docstring)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["nightly"]:
@@ -166,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return nightly_main(argv[1:])
     args = parser.parse_args(argv)
     args.argv = argv[1:]
-    return args.func(args)
+    return run_command(f"ntkverify {args.command}", args.func, args)
 
 
 if __name__ == "__main__":

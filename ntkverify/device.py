@@ -19,6 +19,10 @@ ENV_VAR = "NTKVERIFY_DEVICE"
 _CHOICES = ("cpu", "cuda")
 
 
+class DeviceUnavailable(ValueError):
+    """The device asked for does not exist on this machine (e.g. CUDA without a GPU): an environment failure."""
+
+
 def _disable_tf32() -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -51,7 +55,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device must be a CPU or CUDA device, got {device!r}") from exc
     if dev.type == "cuda" and not cuda_available():
-        raise ValueError(f"device {str(dev)!r} requested but CUDA is not available")
+        raise DeviceUnavailable(f"device {str(dev)!r} requested but CUDA is not available")
     if dev.type not in _CHOICES:
         raise ValueError(f"device must be a CPU or CUDA device, got {str(dev)!r}")
     return dev

@@ -10,8 +10,11 @@ It also adds:
 * ``--ntk-report-dir DIR`` — a failing property writes a counterexample report there
   (:mod:`ntkverify.reports.counterexample`), through the ``ntk_record`` fixture;
 * ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b`` —
-  the suite also runs every property that applies to that kernel's claim, as extra items
-  (``test_user_kernel[...]``), exactly as ``ntkverify check`` would;
+  the suite also runs every property that applies to that kernel's claim (or only those named by
+  ``--ntk-property``), as extra items (``test_user_kernel[...]``), exactly as ``ntkverify check`` would;
+* these options are validated when pytest starts: a kernel that cannot be loaded or checked, a property name
+  that matches nothing, or a report folder that cannot be written is a one-line usage error (pytest's exit 4),
+  never a collection traceback;
 * the markers ``gpu`` (skipped cleanly without CUDA), ``slow`` and ``nightly``, so that
   ``pytest --pyargs ntkverify.properties`` works outside the repository;
 * the fixture ``ntk_record(result)``: records a :class:`~ntkverify.properties.runner.PropertyResult` as JUnit
@@ -51,6 +54,9 @@ def pytest_addoption(parser):
     group.addoption("--ntk-depth", type=int, default=None, help="number of weight matrices L of --ntk-kernel")
     group.addoption("--ntk-sigma-w", type=float, default=None, help="standard parameterisation weight std")
     group.addoption("--ntk-sigma-b", type=float, default=None, help="standard parameterisation bias std")
+    group.addoption(
+        "--ntk-property", action="append", default=None, help="only this property of --ntk-kernel (repeatable)"
+    )
 
 
 def pytest_configure(config):
@@ -63,6 +69,15 @@ def pytest_configure(config):
         except ValueError as exc:
             raise pytest.UsageError(f"--ntk-device: {exc}") from None
         os.environ[DEVICE_ENV_VAR] = device
+    report_dir = config.getoption("ntk_report_dir", None)
+    if report_dir:
+        from ntkverify.reports.exits import InputError, writable_folder
+
+        try:
+            writable_folder(report_dir, "--ntk-report-dir")
+        except InputError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    config.stash[_USER_PROPERTIES] = user_properties(config)
     config.pluginmanager.register(_Summary(), "ntkverify-summary")
 
 
@@ -80,16 +95,22 @@ def pytest_collection_modifyitems(config, items):
 # The user's kernel as extra items
 
 
-def user_subject(config):
-    """The :class:`~ntkverify.properties.subjects.Subject` of ``--ntk-kernel`` (None without it); a kernel that
-    cannot be checked at all is a usage error of the pytest run."""
+_USER_PROPERTIES = pytest.StashKey[list]()
+
+
+def user_properties(config) -> list:
+    """``(property, subject)`` pairs of ``--ntk-kernel`` (empty without it), as ``verify`` selects them; a kernel
+    that cannot be checked at all, or an ``--ntk-property`` that names none of its properties, is a usage error of
+    the pytest run."""
     spec = config.getoption("ntk_kernel", None)
     if not spec:
-        return None
-    from ntkverify.properties.verify import UsageError, load_callable, make_subject
+        if config.getoption("ntk_property", None):
+            raise pytest.UsageError("--ntk-property needs --ntk-kernel")
+        return []
+    from ntkverify.properties.verify import UsageError, load_callable, make_subject, select_for
 
     try:
-        return make_subject(
+        subject = make_subject(
             load_callable(spec),
             config.getoption("ntk_claim"),
             depth=config.getoption("ntk_depth"),
@@ -99,19 +120,20 @@ def user_subject(config):
         )
     except UsageError as exc:
         raise pytest.UsageError(f"--ntk-kernel {spec}: {exc}") from None
+    try:
+        return [(p, subject) for p in select_for(subject, config.getoption("ntk_property", None))]
+    except UsageError as exc:
+        raise pytest.UsageError(f"--ntk-property: {exc}") from None
 
 
 def pytest_generate_tests(metafunc):
     """Parametrise ``ntk_user_property`` over the properties that apply to ``--ntk-kernel`` (as in ``verify``)."""
     if "ntk_user_property" not in metafunc.fixturenames:
         return
-    from ntkverify.properties.verify import user_properties
-
-    subject = user_subject(metafunc.config)
-    if subject is None:
-        params = [pytest.param(None, None, id="no-ntk-kernel", marks=pytest.mark.skip(reason="no --ntk-kernel"))]
-    else:
-        params = [pytest.param(p, subject, id=f"{p.name}[{subject.name}]") for p in user_properties(subject)]
+    pairs = metafunc.config.stash[_USER_PROPERTIES]
+    params = [pytest.param(p, s, id=f"{p.name}[{s.name}]") for p, s in pairs] or [
+        pytest.param(None, None, id="no-ntk-kernel", marks=pytest.mark.skip(reason="no --ntk-kernel"))
+    ]
     metafunc.parametrize("ntk_user_property,ntk_user_subject", params)
 
 
@@ -126,7 +148,8 @@ def _number(value: float) -> float | str:
 @pytest.fixture
 def ntk_record(request, record_property):
     """``ntk_record(result)``: JUnit properties of a property run and, when it failed and ``--ntk-report-dir``
-    is given, its counterexample report (path returned, also recorded as ``ntk_report``)."""
+    is given, its counterexample report (path returned, also recorded as ``ntk_report``). A report that cannot
+    be written is recorded as ``ntk_report_error`` and never hides the counterexample itself."""
     report_dir = request.config.getoption("ntk_report_dir", None)
 
     def record(result):
@@ -145,7 +168,11 @@ def ntk_record(request, record_property):
         if report_dir and result.counterexample is not None:
             from ntkverify.reports.counterexample import write_result_report
 
-            written = write_result_report(result, report_dir, found_by=f"pytest {request.node.nodeid}")
+            try:
+                written = write_result_report(result, report_dir, found_by=f"pytest {request.node.nodeid}")
+            except OSError as exc:
+                record_property(f"{_PREFIX}report_error", f"{type(exc).__name__}: {exc}")
+                return None
             record_property(f"{_PREFIX}report", str(written.path))
             return written.path
         return None

@@ -28,6 +28,7 @@ from ntkverify.tolerances import limiting_entry_errors
 from ntkverify.validation import check_int, check_nonneg
 
 CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel")
+SIGMA_MAX = 1e150  # σ² enters every layer's kernel: beyond ~1.3e154 it overflows float64 before any check
 USER_KERNEL = "user-kernel"
 
 #: Everything a property can be about: the built-in kernel subjects (:data:`BUILTIN_SUBJECTS`), a user's
@@ -74,7 +75,10 @@ class Claim:
         for name in ("sigma_w", "sigma_b"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, check_nonneg(value, name))
+                value = check_nonneg(value, name)
+                if value > SIGMA_MAX:
+                    raise ValueError(f"{name} must be <= {SIGMA_MAX:g} (its square must be a float64), got {value}")
+                object.__setattr__(self, name, value)
 
     @property
     def standard(self) -> bool:
@@ -160,14 +164,19 @@ class Claim:
 
 
 def _as_matrix(out, n: int, name: str) -> torch.Tensor:
+    """The kernel's output as a CPU float64 matrix: a torch tensor or numpy array of a real floating dtype (an
+    integer or boolean matrix is refused alike from both libraries: it cannot hold a kernel's values), with
+    data (not on the ``meta`` device), n × n and finite."""
     if isinstance(out, np.ndarray):
-        if not (np.issubdtype(out.dtype, np.floating) or np.issubdtype(out.dtype, np.integer)):
+        if not np.issubdtype(out.dtype, np.floating):
             raise KernelShapeError(f"{name} returned a numpy array of dtype {out.dtype}, expected real floats")
         out = torch.from_numpy(np.ascontiguousarray(out))
     if not isinstance(out, torch.Tensor):
         raise KernelShapeError(f"{name} returned {type(out).__name__}, expected a torch.Tensor or numpy.ndarray")
-    if out.is_complex():
-        raise KernelShapeError(f"{name} returned a complex matrix")
+    if not out.dtype.is_floating_point:
+        raise KernelShapeError(f"{name} returned a tensor of dtype {out.dtype}, expected real floats")
+    if out.device.type == "meta":
+        raise KernelShapeError(f"{name} returned a tensor on the meta device, which holds no values")
     if tuple(out.shape) != (n, n):
         raise KernelShapeError(f"{name} returned shape {tuple(out.shape)}, expected ({n}, {n})")
     out = out.detach().to(device="cpu", dtype=torch.float64)

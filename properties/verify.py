@@ -22,7 +22,16 @@ from ntkverify.properties.core import Property, all_properties
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import USER_KERNEL, Claim, KernelError, KernelShapeError, Subject
 
-__all__ = ["USER_KERNEL", "UsageError", "VerifyResult", "load_callable", "make_subject", "user_properties", "verify"]
+__all__ = [
+    "USER_KERNEL",
+    "UsageError",
+    "VerifyResult",
+    "load_callable",
+    "make_subject",
+    "select_for",
+    "user_properties",
+    "verify",
+]
 
 
 class UsageError(ValueError):
@@ -105,22 +114,36 @@ def verify(
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
-    Raises :class:`UsageError` when the kernel cannot be checked at all.
+    Raises :class:`UsageError` when the kernel cannot be checked at all, or when ``properties`` names a property
+    that does not apply to the claim (a typo must not turn a check into one that checks nothing).
     """
     subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
+    chosen = select_for(subject, properties)
     _probe(subject)
-    chosen = user_properties(subject, properties)
     return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
 
 
-def user_properties(subject: Subject, names: list[str] | None = None) -> list[Property]:
-    """The properties that apply to a user's kernel (optionally only those called ``names``): the kernel
-    checks of the catalogue and the bounds of the bounds library that hold for the claimed kernel."""
-    return [
-        p
-        for p in all_properties()
-        if p.for_user_kernels and p.applies(subject) is None and (not names or p.name in names)
-    ]
+def user_properties(subject: Subject) -> list[Property]:
+    """The properties that apply to a user's kernel: the kernel checks of the catalogue and the bounds of the
+    bounds library that hold for the claimed kernel."""
+    return [p for p in all_properties() if p.for_user_kernels and p.applies(subject) is None]
+
+
+def select_for(subject: Subject, names: list[str] | str | None = None) -> list:
+    """The properties that apply to a user's ``subject``: all of them, or exactly those ``names`` (each must
+    name one: :class:`UsageError` otherwise, listing the choices)."""
+    applicable = user_properties(subject)
+    if names is None:
+        return applicable
+    names = [names] if isinstance(names, str) else list(names)
+    known = {p.name for p in applicable}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise UsageError(
+            f"no property named {', '.join(map(repr, unknown)) or '(empty selection)'} applies to {subject}; "
+            f"choose from {', '.join(sorted(known))}"
+        )
+    return [p for p in applicable if p.name in names]
 
 
 def load_callable(spec: str) -> Callable:

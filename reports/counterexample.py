@@ -7,14 +7,25 @@ see ``SCHEMA.md``), ``case.npz`` (the data, the weights where the case has them,
 
 Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimize`).
 Writing is atomic and safe under concurrent writers (:mod:`ntkverify.reports.store`).
+
+Replay integrity: a report records the absolute location of a user's kernel (``path.py:CALLABLE`` resolved
+against the folder it was checked from, or ``MODULE:CALLABLE`` with the file it resolved to) and the SHA-256 of
+that source file and of ``case.npz``. :func:`replay` refuses (:class:`ReplayError`, exit 2) a report whose
+``report.json`` does not follow its schema, whose ``case.npz`` changed or is not a float64 archive, or whose
+kernel source changed — unless ``allow_changed_kernel``, the path for "I fixed my kernel: does it pass now?",
+which then says that the source differs from the recorded one. Only the file defining the callable is hashed:
+a change in a module it imports is not detected.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import io
 import platform
 import shlex
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +39,9 @@ from ntkverify.properties.runner import Counterexample, PropertyResult
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, Subject
 from ntkverify.reports import plots
 from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
+from ntkverify.reports.exits import InputError
 from ntkverify.reports.minimize import Minimisation, minimise
+from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
     append_index,
     dumps,
@@ -42,12 +55,13 @@ from ntkverify.reports.store import (
 )
 
 REPORT_SCHEMA = "ntkverify-counterexample"
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 FILES = {"markdown": "report.md", "json": "report.json", "case": "case.npz", "plot": "plot.png"}
 
 
-class ReplayError(RuntimeError):
-    """A report cannot be replayed (no origin for a user's kernel, unsupported case type, missing files)."""
+class ReplayError(InputError):
+    """A report cannot be replayed (no origin for a user's kernel, unsupported case type, missing, corrupt or
+    changed files, a changed kernel source): a usage error, never "fixed" and never "still reproduces"."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -89,18 +103,76 @@ def property_record(p: Property) -> dict[str, Any]:
     }
 
 
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_path_origin(module: str) -> bool:
+    return module.endswith(".py") or "/" in module
+
+
+def absolute_origin(origin: str) -> str:
+    """``path.py:CALLABLE`` with the path made absolute (a replay from another folder loads the same file);
+    ``MODULE:CALLABLE`` unchanged."""
+    module, _, attr = origin.rpartition(":")
+    return f"{Path(module).resolve()}:{attr}" if _is_path_origin(module) else origin
+
+
+def origin_source(origin: str) -> Path | None:
+    """The source file an origin loads (None when it has none, e.g. a module that cannot be found), without
+    running the kernel's module (parent packages of a dotted module are imported to find it)."""
+    module = origin.rpartition(":")[0]
+    if _is_path_origin(module):
+        return Path(module).resolve()
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin).resolve() if spec is not None and spec.origin and Path(spec.origin).is_file() else None
+
+
+def source_record(origin: str) -> dict[str, Any] | None:
+    """``{"path", "sha256"}`` of the source file of ``origin`` (module docstring)."""
+    path = origin_source(origin)
+    if path is None or not path.is_file():
+        return None
+    return {"path": str(path), "sha256": sha256(path.read_bytes())}
+
+
 def subject_record(subject: Subject | None) -> dict[str, Any] | None:
-    """How to rebuild the kernel: a built-in one by name, a user's one from its origin and claim."""
+    """How to rebuild the kernel: a built-in one by name, a user's one from its absolute origin, the hash of its
+    source file and its claim."""
     if subject is None:
         return None
     c = subject.claim
+    origin = None if subject.origin is None else absolute_origin(subject.origin)
     return {
         "name": subject.name,
         "description": str(subject),
         "builtin": BUILTIN_SUBJECTS.get(subject.name) is subject,
-        "origin": subject.origin,
+        "origin": origin,
+        "source": None if origin is None else source_record(origin),
         "claim": {"name": c.name, "depth": c.depth, "sigma_w": c.sigma_w, "sigma_b": c.sigma_b},
     }
+
+
+def kernel_change(record: dict[str, Any]) -> str | None:
+    """How a user's kernel source differs from the one recorded (None: unchanged, or a built-in kernel)."""
+    if record["builtin"] or not record["origin"]:
+        return None
+    recorded, now = record["source"], source_record(record["origin"])
+    if recorded == now:
+        return None
+    if recorded is None:
+        return f"the report recorded no source file for {record['origin']}, now {now['path']}"
+    if now is None:
+        return f"kernel source {recorded['path']} no longer exists"
+    if now["path"] != recorded["path"]:
+        return f"{record['origin']} now loads {now['path']}, the report was made with {recorded['path']}"
+    return (
+        f"kernel source {now['path']} changed since the report "
+        f"(sha256 {recorded['sha256'][:12]}… recorded, now {now['sha256'][:12]}…)"
+    )
 
 
 def load_subject(record: dict[str, Any] | None) -> Subject | None:
@@ -109,6 +181,8 @@ def load_subject(record: dict[str, Any] | None) -> Subject | None:
     if record is None:
         return None
     if record["builtin"]:
+        if record["name"] not in BUILTIN_SUBJECTS:
+            raise ReplayError(f"unknown built-in kernel {record['name']!r}")
         return BUILTIN_SUBJECTS[record["name"]]
     if not record["origin"]:
         raise ReplayError(
@@ -281,10 +355,13 @@ def write_report(
     with staged_folder(root, label) as (staging, final):
         files = {"markdown": FILES["markdown"], "json": FILES["json"], "case": None, "plot": FILES["plot"]}
         K = None
+        case_sha256 = None
         if adapter is not None:
             fields, arrays = encode_case(case)
             K, _ = case_figure_data(prop, subject, case, None)
-            write_bytes_atomic(staging / FILES["case"], _npz(arrays, K))
+            npz = _npz(arrays, K)
+            case_sha256 = sha256(npz)
+            write_bytes_atomic(staging / FILES["case"], npz)
             files["case"] = FILES["case"]
             case_record = {
                 **fields,
@@ -314,6 +391,7 @@ def write_report(
             "found": {"case": repr(counterexample.case), "verdict": verdict_record(counterexample.verdict)},
             "minimisation": None if minimised is None else minimised.as_dict(),
             "files": files,
+            "case_sha256": case_sha256,
             "replay": {"command": replay_command(final.resolve()), "replayable": reason is None, "reason": reason},
             "environment": environment(),
         }
@@ -357,6 +435,7 @@ class Replay:
     path: Path
     record: dict[str, Any]
     verdict: Verdict
+    kernel_change: str | None = None  # how the kernel source differs from the recorded one (allowed changes)
 
     @property
     def fails(self) -> bool:
@@ -377,47 +456,104 @@ class Replay:
         return all(same) and stored.holds == self.verdict.holds
 
 
-def load_report(path: str | Path) -> tuple[dict[str, Any], Property, Subject | None, Any]:
-    """``(record, property, subject, case)`` of a report folder (or its report.json)."""
-    import json
+def read_record(json_path: Path) -> dict[str, Any]:
+    """A ``report.json`` that is valid JSON, of this schema and version, and follows the schema."""
+    return read_document(
+        json_path, "counterexample", schema=REPORT_SCHEMA, version=REPORT_SCHEMA_VERSION, what=str(json_path),
+        error=ReplayError,
+    )  # fmt: skip
 
+
+def read_case_arrays(npz_path: Path, record: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays of ``case.npz``, refused when its SHA-256 differs from the recorded one, when it is not an
+    archive of the recorded float64 arrays, or when its data are not finite."""
+    try:
+        data = npz_path.read_bytes()
+    except OSError as exc:
+        raise ReplayError(f"cannot read {npz_path}: {exc.strerror or exc}") from None
+    if sha256(data) != record["case_sha256"]:
+        raise ReplayError(
+            f"{npz_path} changed since the report was written (sha256 {record['case_sha256'][:12]}… recorded, "
+            f"now {sha256(data)[:12]}…)"
+        )
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ReplayError(f"{npz_path} is not a readable .npz archive of arrays ({type(exc).__name__})") from None
+    if sorted(arrays) != sorted(record["case"]["arrays"]):
+        raise ReplayError(f"{npz_path} holds {sorted(arrays)}, the report lists {record['case']['arrays']}")
+    for name, a in arrays.items():
+        if a.dtype != np.float64:
+            raise ReplayError(f"{npz_path}: array {name} has dtype {a.dtype}, expected float64")
+    if "X" in arrays and not np.isfinite(arrays["X"]).all():
+        raise ReplayError(f"{npz_path}: the data X have non-finite entries")
+    return arrays
+
+
+def load_report(
+    path: str | Path, *, allow_changed_kernel: bool = False
+) -> tuple[dict[str, Any], Property, Subject | None, Any]:
+    """``(record, property, subject, case)`` of a report folder (or its report.json), checked as the module
+    docstring says; a changed kernel source is refused unless ``allow_changed_kernel``."""
     path = Path(path)
     folder = path.parent if path.is_file() else path
     json_path = folder / FILES["json"]
     if not json_path.is_file():
         raise ReplayError(f"no {FILES['json']} in {folder}")
-    record = json.loads(json_path.read_text(encoding="utf-8"))
-    if record.get("schema") != REPORT_SCHEMA or record.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise ReplayError(f"{json_path} is not a version-{REPORT_SCHEMA_VERSION} {REPORT_SCHEMA} record")
+    record = read_record(json_path)
     if not record["replay"]["replayable"]:
         raise ReplayError(f"report is not replayable: {record['replay']['reason']}")
-    prop = get_property(record["property"]["name"])
-    subject = load_subject(record["subject"])
-    with np.load(folder / FILES["case"]) as data:
-        arrays = {k: data[k] for k in data.files}
-    case = decode_case({k: v for k, v in record["case"].items() if k not in ("description", "repr", "arrays")}, arrays)
+    if record["subject"] is not None and not allow_changed_kernel:
+        change = kernel_change(record["subject"])
+        if change:
+            raise ReplayError(f"{change}; pass --allow-changed-kernel to replay the kernel as it is now")
+    try:
+        prop = get_property(record["property"]["name"])
+    except KeyError:
+        raise ReplayError(f"no registered property {record['property']['name']!r}") from None
+    try:
+        subject = load_subject(record["subject"])
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise ReplayError(f"the kernel of {json_path} cannot be rebuilt: {exc}") from None
+    arrays = read_case_arrays(folder / FILES["case"], record)
+    fields = {k: v for k, v in record["case"].items() if k not in ("description", "repr", "arrays")}
+    try:
+        case = decode_case(fields, arrays)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReplayError(f"the case of {json_path} cannot be rebuilt: {type(exc).__name__}: {exc}") from None
     return record, prop, subject, case
 
 
-def replay(path: str | Path) -> Replay:
+def replay(path: str | Path, *, allow_changed_kernel: bool = False) -> Replay:
     """Rerun a report's check on its stored case (on the CPU: the case is rebuilt from CPU float64 arrays)."""
-    record, prop, subject, case = load_report(path)
-    return Replay(Path(path), record, prop.check(subject, case))
+    record, prop, subject, case = load_report(path, allow_changed_kernel=allow_changed_kernel)
+    change = None if record["subject"] is None else kernel_change(record["subject"])
+    return Replay(Path(path), record, prop.check(subject, case), change)
 
 
-def main_repro(path: str, stream=None) -> int:
-    """``ntkverify repro PATH``: 1 while the failure persists, 0 once fixed, 2 if it cannot be replayed."""
+def main_repro(path: str, stream=None, *, allow_changed_kernel: bool = False) -> int:
+    """``ntkverify repro PATH``: 1 while the failure persists, 0 once fixed; a report that cannot be replayed
+    raises :class:`ReplayError` (exit 2 under :func:`ntkverify.reports.exits.run_command`)."""
     from ntkverify.properties.verify import UsageError
 
     stream = stream or sys.stdout
     try:
-        outcome = replay(path)
-    except (ReplayError, UsageError, UnsupportedCase, OSError, KeyError, ValueError) as exc:
-        print(f"ntkverify repro: cannot replay {path}: {exc}", file=sys.stderr)
-        return 2
+        outcome = replay(path, allow_changed_kernel=allow_changed_kernel)
+    except (ReplayError, UsageError) as exc:
+        raise ReplayError(f"cannot replay {path}: {exc}") from None
     v, stored = outcome.verdict, outcome.record["verdict"]
-    state = "FAILS (still reproduces)" if outcome.fails else "PASSES (fixed)"
+    if outcome.fails:
+        state = "FAILS (still reproduces)"
+    elif outcome.kernel_change:
+        state = "PASSES (fixed: the kernel source differs from the recorded one)"
+    else:
+        state = "PASSES (no longer reproduces, with the recorded kernel source unchanged)"
     print(f"{outcome.record['label']}: {state}", file=stream)
+    if outcome.kernel_change:
+        print(f"  {outcome.kernel_change}", file=stream)
     print(
         f"  observed {v.observed:.6g} vs bound {v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, "
         f"margin {v.margin:.3g}",

@@ -2,8 +2,13 @@
 
 For each (property, subject) pair of :func:`ntkverify.properties.runner.builtin_pairs` it runs the property
 under the Hypothesis profile in force, shows progress, writes a counterexample report for each failure or
-finding (``<run>/counterexamples/``), and at the end ``summary.json``, ``summary.md`` and ``index.html``
+finding (``<run>/counterexamples/``), appends the property's record to ``results.jsonl`` as soon as it has
+finished, and at the end writes ``summary.json``, ``summary.md`` and ``index.html``
 (:mod:`ntkverify.reports.summary`). The exit status follows :func:`ntkverify.reports.summary.exit_code`.
+
+Nothing finished is lost: an interrupt (SIGINT, or SIGTERM under :func:`ntkverify.reports.exits.run_command`)
+while the properties run writes a *partial* summary of those that finished (without plots), listing those that
+did not, and is raised again; ``results.jsonl`` holds every finished property whatever happens after it.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from typing import Any, TextIO
 
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports.counterexample import write_result_report
-from ntkverify.reports.store import new_run_folder
-from ntkverify.reports.summary import Entry, write_summary
+from ntkverify.reports.store import append_jsonl, new_run_folder, signals_deferred
+from ntkverify.reports.summary import Entry, result_record, write_summary
 
 COUNTEREXAMPLES = "counterexamples"
+RESULTS = "results.jsonl"
 
 
 def _clock(seconds: float) -> str:
@@ -85,25 +91,31 @@ def run_pairs(
     """Run ``pairs`` and write ``output/run-<UTC time>/`` (the Hypothesis profile must already be loaded)."""
     folder = new_run_folder(Path(output), "run")
     progress = Progress(len(pairs), stream, tty)
-    entries = []
-    for prop, subject in pairs:
-        label = prop.name if subject is None else f"{prop.name}[{subject.name}]"
-        progress.begin(label)
-        try:
-            entry = Entry(runner(prop, subject))
-        except Exception as exc:  # a property that cannot run at all is reported, and fails the run
-            entry = Entry.from_exception(PropertyResult(prop, subject), exc)
-        if entry.result.counterexample is not None:
-            written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
-            entry.report = written.path
-        entries.append(entry)
-        progress.end(entry)
+    labels = [prop.name if subject is None else f"{prop.name}[{subject.name}]" for prop, subject in pairs]
+    entries: list[Entry] = []
+    summary = dict(profile=profile, command=command)
+    try:
+        for (prop, subject), label in zip(pairs, labels):
+            progress.begin(label)
+            try:
+                entry = Entry(runner(prop, subject))
+            except Exception as exc:  # a property that cannot run at all is reported, and fails the run
+                entry = Entry.from_exception(PropertyResult(prop, subject), exc)
+            if entry.result.counterexample is not None:
+                written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
+                entry.report = written.path
+            with signals_deferred():  # the record and the entry list agree, whenever an interrupt comes
+                append_jsonl(folder / RESULTS, result_record(entry, folder))
+                entries.append(entry)
+            progress.end(entry)
+    except KeyboardInterrupt as exc:
+        not_run = labels[len(entries) :]
+        elapsed = time.perf_counter() - progress.start
+        write_summary(folder, entries, elapsed=elapsed, plots_enabled=False, not_run=not_run, **summary)
+        raise KeyboardInterrupt(
+            f"{exc or 'SIGINT'}; partial report of {len(entries)} finished property runs in {folder}"
+        ) from None
     record = write_summary(
-        folder,
-        entries,
-        profile=profile,
-        command=command,
-        elapsed=time.perf_counter() - progress.start,
-        plots_enabled=plots,
+        folder, entries, elapsed=time.perf_counter() - progress.start, plots_enabled=plots, **summary
     )
     return RunOutcome(folder, entries, record)

@@ -6,7 +6,19 @@
 on the next night, then the pytest-benchmark benchmarks; it compares the night with a baseline (a previous
 ``nightly.json``, rules in :mod:`ntkverify.reports.nightly_compare`), writes ``nightly.json``, ``nightly.md``,
 ``nightly.junit.xml`` and ``nightly.html`` (:mod:`ntkverify.reports.nightly_output`), appends the night to
-``history.jsonl``, and exits 1 on any regression (0 otherwise, 2 on a usage error).
+``history.jsonl``, and exits under the contract of :mod:`ntkverify.reports.exits`: 1 on any regression, 0
+otherwise, 2 on a usage or input error, 3 on an environment failure or an interrupt.
+
+Inputs and outputs are checked before the budget is spent (:func:`prepare`): numbers finite and in range, the
+baseline readable and valid against ``nightly.schema.json``, the output folder, the history, the example
+database and (with ``--promote``) the baseline writable, the state not in use by another night (a lock in the
+output folder). Malformed history lines are skipped and listed in the night's notes.
+
+Promotion merges: a night that ran a selection (``--property``, ``--kind``) replaces the baseline's entries of
+what it ran and keeps the others (:func:`promoted_document`), so a filtered night never shrinks the baseline.
+
+An interrupt (SIGINT, or SIGTERM under :func:`ntkverify.reports.exits.run_command`) while the pairs run writes
+a *partial* night (``"partial": true``) of the pairs that finished: its files, never the history or the baseline.
 
 Database keys: the runner gives every (property, kernel) pair its own namespace in the example database
 (:class:`ntkverify.properties.runner.NamespacedDatabase`), so a stored failure is replayed first by its own
@@ -29,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import fcntl
 import json
 import math
 import os
@@ -47,7 +60,18 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from ntkverify.properties.core import Kind, Property
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports import nightly_output
-from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float
+from ntkverify.reports.exits import (
+    HELP,
+    EnvironmentFailure,
+    InputError,
+    checked_device,
+    run_command,
+    writable_file,
+    writable_folder,
+)
+from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float, in_selection
+from ntkverify.reports.schema import read_document
+from ntkverify.reports.store import write_text_atomic
 
 SCHEMA = "ntkverify-nightly"
 SCHEMA_VERSION = 1
@@ -197,26 +221,37 @@ def run_pairs(
             f"({r.rounds} rounds), tightest margin {r.tightest_margin:.3g}"
         )
 
-    if budget_s is None:
+    try:
+        if budget_s is None:
+            for i, r in enumerate(records):
+                _advance(r, deadline=None, **run)
+                report("run", i, r)
+            return records
+        deadline = time.perf_counter() + budget_s
         for i, r in enumerate(records):
-            _advance(r, deadline=None, **run)
-            report("run", i, r)
-        return records
-    deadline = time.perf_counter() + budget_s
-    for i, r in enumerate(records):
-        if time.perf_counter() >= deadline:
-            log(f"budget spent: {len(records) - i} pairs not reached")
-            break
-        _advance(r, deadline=deadline, max_rounds=1, **run)
-        report("probe", i, r)
-    searching = [r for r in records if r.rounds and not r.done]
-    for i, r in enumerate(searching):
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-        _advance(r, deadline=now + (deadline - now) / (len(searching) - i), **run)
-        report("search", i, r)
+            if time.perf_counter() >= deadline:
+                log(f"budget spent: {len(records) - i} pairs not reached")
+                break
+            _advance(r, deadline=deadline, max_rounds=1, **run)
+            report("probe", i, r)
+        searching = [r for r in records if r.rounds and not r.done]
+        for i, r in enumerate(searching):
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+            _advance(r, deadline=now + (deadline - now) / (len(searching) - i), **run)
+            report("search", i, r)
+    except KeyboardInterrupt as exc:
+        raise NightInterrupted(records, str(exc)) from None
     return records
+
+
+class NightInterrupted(KeyboardInterrupt):
+    """An interrupt while the pairs ran; ``records`` holds what had finished (module docstring)."""
+
+    def __init__(self, records: list[PairRecord], why: str = ""):
+        super().__init__(why)
+        self.records = records
 
 
 def run_pair(prop: Property, subject, **kw) -> PairRecord:
@@ -358,31 +393,125 @@ def _now() -> str:
 
 
 def load_document(path: Path) -> dict[str, Any]:
-    """A ``nightly.json`` document, checked for its schema name and version."""
-    doc = json.loads(Path(path).read_text())
-    if doc.get("schema") != SCHEMA or doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(
-            f"baseline {path} is not a {SCHEMA} document of schema version {SCHEMA_VERSION} "
-            f"(schema {doc.get('schema')!r}, version {doc.get('schema_version')!r})"
-        )
-    return doc
+    """A ``nightly.json`` document, checked to be JSON following ``nightly.schema.json``
+    (:class:`~ntkverify.reports.exits.InputError` naming the first problem otherwise)."""
+    return read_document(path, "nightly", schema=SCHEMA, version=SCHEMA_VERSION, what=f"baseline {path}")
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` checked and read: the baseline (None if absent), notes, the state lock."""
+
+    baseline: dict[str, Any] | None
+    notes: list[str]
+    lock: int
+
+    def release(self) -> None:
+        os.close(self.lock)
+
+
+def _lock_state(output: Path) -> int:
+    """An exclusive lock on ``output/.nightly.lock`` held for the night (released when its descriptor closes,
+    also when the process dies); a second night on the same state fails at once."""
+    fd = os.open(output / ".nightly.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        lock = output / ".nightly.lock"
+        raise EnvironmentFailure(f"another night is running on {output} (it holds {lock})") from None
+    return fd
+
+
+def prepare(config: NightConfig) -> Prepared:
+    """Check every input and output of a night before any budget is spent (module docstring); the state lock
+    is taken last, so that a night refused for its inputs leaves nothing behind but the folders it checked."""
+    if config.budget_s is not None and not (math.isfinite(config.budget_s) and config.budget_s > 0):
+        raise InputError(f"--time-budget must be a finite number > 0, got {config.budget_s / 60:g} minutes")
+    if config.max_examples is not None and config.max_examples < 1:
+        raise InputError(f"--max-examples must be >= 1, got {config.max_examples}")
+    if not (math.isfinite(config.margin_drop) and 0 < config.margin_drop <= 1):
+        raise InputError(f"--margin-drop must be in (0, 1], got {config.margin_drop}")
+    if not (math.isfinite(config.bench_threshold) and config.bench_threshold > 0):
+        raise InputError(f"--bench-threshold must be a finite number > 0, got {config.bench_threshold}")
+    baseline, notes = None, []
+    if config.baseline is not None:
+        if config.baseline.is_dir():
+            raise InputError(f"baseline {config.baseline} is a folder, expected a nightly.json file")
+        if config.baseline.exists():
+            baseline = load_document(config.baseline)
+        else:
+            notes.append(f"baseline {config.baseline} does not exist yet (first night)")
+        if config.promote:
+            writable_file(config.baseline, "baseline")
+    writable_folder(config.output, "output folder")
+    writable_file(config.history, "history")
+    _, skipped = nightly_output.scan_history(config.history)
+    if skipped:
+        notes.append(nightly_output.skipped_note(config.history, skipped))
+    if config.db is not None:
+        writable_folder(config.db, "example database")
+    if config.benchmarks is not None:
+        missing = [p for p in config.benchmarks.paths if not Path(p).exists()]
+        if missing and config.benchmarks.paths != BenchmarkOptions().paths:
+            raise InputError(f"benchmark paths not found: {missing}")
+    return Prepared(baseline, notes, _lock_state(config.output))
+
+
+def promoted_document(baseline: dict[str, Any] | None, document: dict[str, Any]) -> dict[str, Any]:
+    """The new baseline after ``document`` is promoted: the night itself, or — when it ran a selection — the
+    baseline with the entries of what it ran replaced, those outside its selection kept, and benchmark results
+    merged by name when both nights ran on the same machine."""
+    selection = document["selection"]
+    if baseline is None or not (selection.get("properties") or selection.get("kinds")):
+        return document
+    ran = {p["label"] for p in document["properties"]}
+    kept = [
+        p
+        for p in baseline["properties"]
+        if p["label"] not in ran and not in_selection(p["property"], p["kind"], selection)
+    ]
+    merged = {**document, "selection": baseline["selection"], "properties": kept + document["properties"]}
+    old_b, new_b = baseline["benchmarks"], document["benchmarks"]
+    if not new_b["results"]:
+        merged["benchmarks"] = old_b
+    elif old_b["results"] and old_b["machine"] == new_b["machine"]:
+        by_name = {b["fullname"]: b for b in old_b["results"]} | {b["fullname"]: b for b in new_b["results"]}
+        merged["benchmarks"] = {**new_b, "filter": old_b["filter"], "results": list(by_name.values())}
+    return merged
 
 
 def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, base: Settings, log: Log = print) -> Night:
-    """Run the pairs and the benchmarks, compare with the baseline, write every output; module docstring."""
+    """Check the inputs, run the pairs and the benchmarks, compare with the baseline, write every output; module
+    docstring."""
+    prepared = prepare(config)
+    try:
+        return _night(pairs, config, prepared, base=base, log=log)
+    finally:
+        prepared.release()
+
+
+def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, log: Log) -> Night:
     started, t0 = _now(), time.perf_counter()
-    config.output.mkdir(parents=True, exist_ok=True)
     database = None if config.db is None else DirectoryBasedExampleDatabase(str(config.db))
     prop_budget = config.budget_s
     if prop_budget is not None and config.benchmarks is not None:
         prop_budget *= 1 - BENCH_SHARE
-    records = run_pairs(
-        pairs, base=base, database=database, budget_s=prop_budget, max_examples=config.max_examples, log=log
-    )
+    interrupted = None
+    try:
+        records = run_pairs(
+            pairs, base=base, database=database, budget_s=prop_budget, max_examples=config.max_examples, log=log
+        )
+    except NightInterrupted as exc:
+        records, interrupted = exc.records, exc
     bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
-    if config.benchmarks is not None:
+    if config.benchmarks is not None and interrupted is None:
         left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
-        bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
+        try:
+            bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
+        except KeyboardInterrupt as exc:  # the pairs have finished: keep them, as a partial night
+            interrupted = exc
+            bench = {**bench, "status": "not-reached", "error": "interrupted"}
         log(f"benchmarks: {bench['status']}, {len(bench['results'])} results")
     document = {
         "schema": SCHEMA,
@@ -396,21 +525,22 @@ def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, bas
         "database": None if config.db is None else str(config.db),
         "environment": environment(),
         "selection": config.selection,
+        "partial": interrupted is not None,
         "properties": [r.as_dict() for r in records],
         "not_reached": [r.label for r in records if r.status == "not-reached"]
         + (["benchmarks"] if bench["status"] == "not-reached" else []),
         "benchmarks": bench,
     }
-    baseline = None
-    notes: list[str] = []
-    if config.baseline is not None:
-        if config.baseline.exists():
-            baseline = load_document(config.baseline)
-        else:
-            notes.append(f"baseline {config.baseline} does not exist yet (first night)")
+    baseline, notes = prepared.baseline, list(prepared.notes)
     regressions, compare_notes = compare(
         baseline, document, margin_drop=config.margin_drop, bench_threshold=config.bench_threshold
     )
+    if interrupted is not None:  # pairs the interrupt kept from running did not stop running
+        regressions = [r for r in regressions if not (r.kind == "stopped-running" and r.after == "not-reached")]
+        notes.append(
+            f"PARTIAL: interrupted after {sum(r.rounds > 0 for r in records)} of {len(records)} pairs; "
+            "not appended to the history, not promoted"
+        )
     document["comparison"] = {
         "baseline": None if config.baseline is None else str(config.baseline),
         "baseline_run_id": None if baseline is None else baseline["run_id"],
@@ -419,10 +549,12 @@ def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, bas
         "regressions": [r.as_dict() for r in regressions],
         "notes": notes + compare_notes,
     }
-    files = nightly_output.write_all(document, config.output, config.history)
+    files = nightly_output.write_all(document, config.output, config.history, history=interrupted is None)
+    if interrupted is not None:
+        raise KeyboardInterrupt(f"{interrupted or 'SIGINT'}; partial night written to {files['json']}")
     promoted = False
     if config.promote and config.baseline is not None and not regressions:
-        nightly_output.write_text_atomic(config.baseline, files["json"].read_text())
+        write_text_atomic(config.baseline, json.dumps(promoted_document(baseline, document), indent=1) + "\n")
         promoted = True
     return Night(document, files, promoted)
 
@@ -435,14 +567,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ntkverify nightly",
         description="The nightly job: the suite under the nightly profile within a time budget, with benchmarks, "
-        "compared with a baseline night. Exit 1 on any regression.",
+        "compared with a baseline night. Exit 1 on any regression. Every input and output is checked before "
+        "the budget is spent.",
+        epilog=HELP,
     )
     parser.add_argument("--output", type=Path, default=Path("ntk-reports/nightly"), help="folder of tonight's files")
     parser.add_argument("--db", type=Path, default=None, help="example database (default: OUTPUT/../hypothesis-db)")
     parser.add_argument("--history", type=Path, default=None, help="history file (default: OUTPUT/../history.jsonl)")
     parser.add_argument("--baseline", type=Path, default=None, help="a previous night's nightly.json")
     parser.add_argument(
-        "--promote", action="store_true", help="copy tonight's nightly.json to --baseline if no regression"
+        "--promote",
+        action="store_true",
+        help="make tonight the --baseline if no regression (a filtered night updates only what it ran)",
     )
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="bound on the whole run")
     parser.add_argument("--max-examples", type=int, default=None, help="examples per property (default: profile's)")
@@ -457,12 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> NightConfig:
-    if args.time_budget is not None and not args.time_budget > 0:
-        raise ValueError(f"--time-budget must be > 0 minutes, got {args.time_budget}")
-    if args.max_examples is not None and args.max_examples < 1:
-        raise ValueError(f"--max-examples must be >= 1, got {args.max_examples}")
     if args.promote and args.baseline is None:
-        raise ValueError("--promote needs --baseline PATH (where tonight's result becomes the baseline)")
+        raise InputError("--promote needs --baseline PATH (where tonight's result becomes the baseline)")
     parent = args.output.parent
     return NightConfig(
         output=args.output,
@@ -482,20 +614,21 @@ def config_from_args(args: argparse.Namespace) -> NightConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``ntkverify nightly``: 0 no regression, 1 regression, 2 usage error."""
+    """``ntkverify nightly`` under the exit-code contract (module docstring)."""
+    return run_command("ntkverify nightly", _main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
 
     args = build_parser().parse_args(argv)
-    try:
-        config = config_from_args(args)
-        props = select(args.property, args.kind)
-        if not props:
-            raise ValueError(f"no property matches --property {args.property} --kind {args.kind}")
-    except ValueError as exc:
-        print(f"ntkverify nightly: usage error: {exc}", file=sys.stderr)
-        return 2
+    config = config_from_args(args)
+    props = select(args.property, args.kind)
+    if not props:
+        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+    checked_device(None)
     load_profile("nightly")
     night = run_night(builtin_pairs(props), config, base=Settings.get_profile("nightly"))
     doc = night.document

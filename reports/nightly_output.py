@@ -1,10 +1,11 @@
 """Files of the nightly job: ``nightly.json`` (schema ``nightly.schema.json``), ``nightly.md``, JUnit XML, the
 self-contained ``nightly.html`` with trend plots, and the ``history.jsonl`` they are drawn from.
 
-The history holds one JSON line per night (:func:`history_entry`). A night is appended with a single
-``write`` on a descriptor opened with ``O_APPEND``, so concurrent or interrupted writers never interleave
-inside a line; a line cut short by an interrupted run is skipped on reading (:func:`read_history`), and the
-next append starts on a fresh line.
+The history holds one JSON line per night (:func:`history_entry`, schema ``history.schema.json``). A night is
+appended with a single ``write`` on a descriptor opened with ``O_APPEND``, so concurrent or interrupted writers
+never interleave inside a line; a line cut short by an interrupted run, or any line that does not follow the
+schema (valid JSON of the wrong shape or types included), is skipped and reported on reading
+(:func:`scan_history`), and the next append starts on a fresh line. Files are written with the user's umask.
 """
 
 from __future__ import annotations
@@ -15,32 +16,17 @@ import io
 import json
 import math
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from ntkverify.reports.nightly_compare import FAILING, clipped, decode_float
 from ntkverify.reports.schema import load_schema
+from ntkverify.reports.store import write_text_atomic
 
 PLOTTED_PROPERTIES = 8  # margin trends drawn for at most this many properties (the most eventful ones)
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def schema() -> dict[str, Any]:
@@ -78,7 +64,7 @@ def append_history(path: Path, entry: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(entry, separators=(",", ":"), allow_nan=False) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         size = os.fstat(fd).st_size
         if size:
@@ -92,20 +78,37 @@ def append_history(path: Path, entry: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def read_history(path: Path) -> list[dict[str, Any]]:
-    """The nights of ``history.jsonl`` in order, skipping lines that are not complete JSON objects."""
+def scan_history(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """``(nights, skipped)``: the nights of ``history.jsonl`` in order, and the numbers (from 1) of the non-empty
+    lines skipped because they are not JSON objects following ``history.schema.json``."""
     path = Path(path)
     if not path.exists():
-        return []
-    nights = []
-    for line in path.read_bytes().splitlines():
+        return [], []
+    validator = jsonschema.Draft202012Validator(load_schema("history"))
+    nights, skipped = [], []
+    for number, line in enumerate(path.read_bytes().splitlines(), 1):
+        if not line.strip():
+            continue
         try:
             entry = json.loads(line)
         except ValueError:
+            skipped.append(number)
             continue
-        if isinstance(entry, dict) and "run_id" in entry and "properties" in entry:
+        if validator.is_valid(entry):
             nights.append(entry)
-    return nights
+        else:
+            skipped.append(number)
+    return nights, skipped
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """The well-formed nights of ``history.jsonl`` in order (:func:`scan_history`)."""
+    return scan_history(path)[0]
+
+
+def skipped_note(path: Path, skipped: list[int]) -> str:
+    shown = ", ".join(map(str, skipped[:10])) + (", …" if len(skipped) > 10 else "")
+    return f"{path}: skipped {len(skipped)} malformed line{'s' if len(skipped) != 1 else ''} ({shown})"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -132,7 +135,8 @@ def headline(doc: dict[str, Any]) -> str:
     n = len(doc["comparison"]["regressions"])
     counts = ", ".join(f"{v} {k}" for k, v in sorted(_counts(doc).items()))
     verdict = f"{n} REGRESSION{'S' if n != 1 else ''}" if n else "no regression"
-    return f"{verdict} — {counts}; {doc['elapsed_s']:.0f} s"
+    partial = "PARTIAL (interrupted): " if doc.get("partial") else ""
+    return f"{partial}{verdict} — {counts}; {doc['elapsed_s']:.0f} s"
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -380,16 +384,17 @@ def render_html(doc: dict[str, Any], history: list[dict[str, Any]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_all(doc: dict[str, Any], output: Path, history_path: Path) -> dict[str, Path]:
-    """Write ``nightly.json``, ``nightly.md`` and ``nightly.junit.xml``, append the night to the history, then
-    write ``nightly.html`` with the trends of the whole history (tonight included)."""
+def write_all(doc: dict[str, Any], output: Path, history_path: Path, *, history: bool = True) -> dict[str, Path]:
+    """Write ``nightly.json``, ``nightly.md`` and ``nightly.junit.xml``, append the night to the history (unless
+    ``history`` is false: a partial night), then write ``nightly.html`` with the trends of the whole history."""
     output = Path(output)
     files = {
         "json": write_text_atomic(output / "nightly.json", json.dumps(doc, indent=1, allow_nan=False) + "\n"),
         "md": write_text_atomic(output / "nightly.md", render_markdown(doc)),
         "junit": write_text_atomic(output / "nightly.junit.xml", render_junit(doc)),
     }
-    append_history(history_path, history_entry(doc))
+    if history:
+        append_history(history_path, history_entry(doc))
     files["history"] = Path(history_path)
     files["html"] = write_text_atomic(output / "nightly.html", render_html(doc, read_history(history_path)))
     return files

@@ -5,9 +5,11 @@
 * A report folder is built under a temporary name inside the root and renamed to a name no other writer can
   pick (UTC time, a slug, the process id and 8 random hex digits); ``os.rename`` onto an existing non-empty
   folder fails rather than overwrite it.
-* The root's ``index.jsonl`` gets one JSON line per report, appended by a single ``write`` on a descriptor
-  opened with ``O_APPEND`` while holding an exclusive ``fcntl.flock``, so lines from concurrent writers
-  (pytest-xdist workers) never interleave.
+* The root's ``index.jsonl`` gets one JSON line per report, and a run's ``results.jsonl`` one per finished
+  property, appended by a single ``write`` on a descriptor opened with ``O_APPEND`` while holding an exclusive
+  ``fcntl.flock`` (:func:`append_jsonl`), so lines from concurrent writers (pytest-xdist workers) never
+  interleave and an interrupt loses nothing that had finished.
+* Files are created with mode 0666 and folders with 0777, both minus the user's umask.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import math
 import os
 import re
 import shutil
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,13 +63,20 @@ def dumps(record: Any) -> str:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (created if needed) and a rename;
+    an interrupted write leaves the old file and no temporary one."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -113,10 +124,30 @@ def new_run_folder(root: Path, prefix: str) -> Path:
     raise FileExistsError(f"no free run folder name {base}-* under {root}")
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM arriving inside the block are delivered when it ends (in the main thread; elsewhere
+    the block runs as it is), so that a few bookkeeping steps happen all or not at all."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupts = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def append_index(root: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line to ``root/index.jsonl`` (module docstring: O_APPEND + flock, one write)."""
+    """Append one JSON line to ``root/index.jsonl``."""
+    append_jsonl(Path(root) / INDEX, record)
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line to ``path`` (module docstring: O_APPEND + flock, one write)."""
     line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-    fd = os.open(Path(root) / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:

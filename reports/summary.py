@@ -5,8 +5,9 @@ The pieces are separate so that other jobs (the nightly run) can reuse them: :fu
 JSON of one property run, :func:`entry_plot` its PNG, :func:`render_html` / :func:`render_markdown` turn a
 summary record into pages.
 
-Exit status of a run (:func:`exit_code`): 1 when a DET property failed, a PROB property's binomial test
-rejected its claim, or a property could not run (``error``); 0 otherwise. A CONJ violation is a *finding*,
+Exit status of a run (:func:`exit_code`): 1 when a DET property failed or a PROB property's binomial test
+rejected its claim; otherwise 3 when a property could not run (``error``: the tool failed, not the theory) or
+the run was interrupted (a *partial* summary); 0 otherwise. A CONJ violation is a *finding*,
 reported prominently but not failing the run. A PROB rejection fails the run although it is a statistical
 event: the run's false-alarm budget (``ntkverify.properties.statistics.RUN_FALSE_ALARM_BUDGET`` = 1e-6,
 split across the PROB properties) makes a rejection of a true claim happen at most once in a million runs.
@@ -56,9 +57,12 @@ class Entry:
         return self.result.label
 
 
-def exit_code(entries: list[Entry]) -> int:
-    """1 if any entry failed (DET violation, PROB rejection) or errored, else 0 (module docstring)."""
-    return int(any(e.status in ("failed", "error") for e in entries))
+def exit_code(entries: list[Entry], *, partial: bool = False) -> int:
+    """1 if any entry failed (DET violation, PROB rejection); else 3 if one errored or the run is partial; else 0
+    (module docstring)."""
+    if any(e.status == "failed" for e in entries):
+        return 1
+    return 3 if partial or any(e.status == "error" for e in entries) else 0
 
 
 def margin_stats(margins: list[float]) -> dict[str, Any]:
@@ -114,7 +118,10 @@ def result_record(entry: Entry, folder: Path | None = None) -> dict[str, Any]:
     }
 
 
-def summary_record(entries: list[Entry], folder: Path, *, profile: str, command: str, elapsed: float) -> dict:
+def summary_record(
+    entries: list[Entry], folder: Path, *, profile: str, command: str, elapsed: float, not_run: list[str] = ()
+) -> dict:
+    """The summary of ``entries``; ``not_run`` lists the runs an interrupt prevented (a partial summary)."""
     counts = {s: sum(e.status == s for e in entries) for s in STATUSES}
     return {
         "schema": SUMMARY_SCHEMA,
@@ -124,7 +131,9 @@ def summary_record(entries: list[Entry], folder: Path, *, profile: str, command:
         "profile": profile,
         "environment": environment(),
         "elapsed_s": elapsed,
-        "exit_code": exit_code(entries),
+        "exit_code": exit_code(entries, partial=bool(not_run)),
+        "partial": bool(not_run),
+        "not_run": list(not_run),
         "counts": counts,
         "examples": sum(e.result.examples for e in entries),
         "properties": [result_record(e, folder) for e in entries],
@@ -154,9 +163,16 @@ def _fmt_margin(value) -> str:
     return value if isinstance(value, str) else ("—" if value is None else f"{value:.3g}")
 
 
+def verdict_text(record: dict[str, Any]) -> str:
+    """The headline word of a summary: PASSED, FAILED, ERROR, or PARTIAL with how many runs it lacks."""
+    if record["partial"]:
+        return f"PARTIAL (interrupted; {len(record['not_run'])} property runs not run)"
+    return {0: "PASSED", 1: "FAILED"}.get(record["exit_code"], "ERROR")
+
+
 def render_markdown(record: dict[str, Any]) -> str:
     c = record["counts"]
-    verdict = "FAILED" if record["exit_code"] else "PASSED"
+    verdict = verdict_text(record)
     lines = [
         f"# ntkverify run {record['created']}: {verdict}",
         "",
@@ -240,7 +256,7 @@ def render_html(record: dict[str, Any], images: dict[str, bytes], folder: Path) 
             figures.append(f"<h3>{e(p['label'])}</h3><figure>{_img(png, p['label'])}</figure>")
     c = record["counts"]
     env = record["environment"]
-    verdict = "FAILED" if record["exit_code"] else "PASSED"
+    verdict = verdict_text(record)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>ntkverify run {e(record['created'])}</title><style>{_CSS}</style></head><body>"
@@ -259,12 +275,24 @@ def render_html(record: dict[str, Any], images: dict[str, bytes], folder: Path) 
 
 
 def write_summary(
-    folder: Path, entries: list[Entry], *, profile: str, command: str, elapsed: float, plots_enabled: bool = True
+    folder: Path,
+    entries: list[Entry],
+    *,
+    profile: str,
+    command: str,
+    elapsed: float,
+    plots_enabled: bool = True,
+    not_run: list[str] = (),
 ) -> dict[str, Any]:
-    """Write summary.json, summary.md and index.html into ``folder``; returns the summary record."""
-    record = summary_record(entries, folder, profile=profile, command=command, elapsed=elapsed)
-    images = {e.label: entry_plot(e) for e in entries} if plots_enabled else {}
+    """Write summary.json and summary.md, then index.html (drawing its plots is the slow part: an interrupt
+    there writes the page without them and is raised again); returns the summary record."""
+    record = summary_record(entries, folder, profile=profile, command=command, elapsed=elapsed, not_run=not_run)
     write_text_atomic(folder / "summary.json", dumps(record))
     write_text_atomic(folder / "summary.md", render_markdown(record))
+    try:
+        images = {e.label: entry_plot(e) for e in entries} if plots_enabled else {}
+    except KeyboardInterrupt:
+        write_bytes_atomic(folder / "index.html", render_html(record, {}, folder).encode("utf-8"))
+        raise
     write_bytes_atomic(folder / "index.html", render_html(record, images, folder).encode("utf-8"))
     return record

@@ -52,9 +52,10 @@ def test_run_selects_by_kind(tmp_path, capsys):
 
 
 @pytest.mark.skipif(cuda_available(), reason="CUDA is present: --device cuda is valid here")
-def test_run_device_without_cuda_is_a_usage_error(tmp_path, capsys):
-    assert main(["run", "--device", "cuda", "--output", str(tmp_path)]) == 2
-    assert "CUDA" in capsys.readouterr().err
+def test_run_device_without_cuda_is_an_environment_failure(tmp_path, capsys):
+    assert main(["run", "--device", "cuda", "--output", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert "CUDA" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_progress_on_a_terminal_rewrites_one_line(tmp_path):
@@ -98,8 +99,10 @@ def test_check_writes_reports_and_repro_follows_the_fix(tmp_path, capsys):
     assert "FAILS" in proc.stdout and "bit-for-bit identical" in proc.stdout
 
     planted_subject(tmp_path, FIXED)
-    assert main(["repro", str(folder)]) == 0
-    assert "PASSES (fixed)" in capsys.readouterr().out
+    assert main(["repro", str(folder)]) == 2  # the kernel's source changed: refused unless allowed
+    assert "--allow-changed-kernel" in capsys.readouterr().err
+    assert main(["repro", str(folder), "--allow-changed-kernel"]) == 0
+    assert "PASSES (fixed: the kernel source differs from the recorded one)" in capsys.readouterr().out
 
 
 def test_repro_of_a_missing_report_is_a_usage_error(tmp_path, capsys):

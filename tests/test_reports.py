@@ -116,7 +116,9 @@ def test_planted_bug_report_is_one_minimal_and_replays(tmp_path, monkeypatch):
     assert outcome.fails and outcome.identical  # bit-for-bit: same observed value, bound and margin
 
     planted_subject(tmp_path, FIXED)  # the fix lands in the kernel's module
-    assert not replay(written.path).fails
+    with pytest.raises(ReplayError, match="changed since the report"):
+        replay(written.path)
+    assert not replay(written.path, allow_changed_kernel=True).fails
 
     assert [line["id"] for line in read_index(tmp_path / "reports")] == [written.path.name]
 

@@ -77,7 +77,7 @@ class Case:
     def data_violation(self, data: Data) -> str | None:
         """None when the rows have the shape ``data`` needs, else why not."""
         if data is Data.NONZERO_ROWS and self.has_zero_row():
-            return "some x_i = 0"
+            return self.zero_row_reason()
         if data.radius_sq is not None and not self.unit_norm(data.radius_sq(self.d)):
             return f"needs {data.value}" + (" (row norms differ)" if data.random else "")
         if data is Data.DEGENERATE:
@@ -163,7 +163,19 @@ class Case:
         return tolerances.limiting_entry_error(self.d, 2, self.max_sq_norm, dtype=self.X.dtype)
 
     def has_zero_row(self) -> bool:
+        """Some ``||x_i||^2`` is 0 in the case's dtype: a zero row, or one whose squared norm underflows."""
         return bool((self.sq_norms == 0).any())
+
+    def zero_row_reason(self) -> str | None:
+        """Why :meth:`has_zero_row` holds, naming the first such row: it is zero, or its squared norm underflows
+        (the kernels of its points are 0 in this dtype although the row is not); None when it does not."""
+        rows = (self.sq_norms == 0).nonzero()
+        if not len(rows):
+            return None
+        i = int(rows[0, 0])
+        if bool((self.X[i] == 0).all()):
+            return f"some x_i = 0 (row {i})"
+        return f"||x_i||^2 underflows to 0 in {self.X.dtype} for row {i}, which is not zero; rescale the data"
 
     def unit_norm(self, radius_sq: float = 1.0) -> bool:
         """Whether every ``||x_i||^2`` equals ``radius_sq`` up to rounding (``γ_{d+2}`` relative)."""

@@ -246,7 +246,7 @@ def degeneracy(case) -> str | None:
     Parallel and antipodal pairs are recognised when their unit directions agree to within
     :attr:`Case.rho_error` (rounding), so the claimed zero is exact up to ``O(u^2)·scale``."""
     if case.has_zero_row():
-        return "(ii) some x_i = 0"
+        return f"(ii) {case.zero_row_reason()}"
     minus, plus = _direction_gaps(case)
     tol = case.rho_error
     off = ~torch.eye(case.N, dtype=torch.bool, device=case.X.device)
