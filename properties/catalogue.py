@@ -33,7 +33,7 @@ def agreement(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str
     worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape))
     notes = (
         f"{what}; worst entry {worst}: |Δ| = {float(diff[worst]):.3g}, allowed {float(allowed[worst]):.3g} "
-        "(entry budget, tolerances.limiting_entry_errors)"
+        "(float64 entry budget, docs/accuracy.md#budget)"
     )
     return Verdict.inequality(float(ratio.max()), 1.0, 0.0, scale=1.0, notes=notes)
 
@@ -83,7 +83,7 @@ def _diagonal(subject, case):
         K.diagonal(),
         expected,
         entry_budget(subject, case, K).diagonal(),
-        "K_ii = K_ref,ii (seed ReLU NTK: K_ii = L‖x_i‖²)",
+        f"K_ii = K_ref,ii: {subject.claim.diagonal_note()}",
     )
 
 
@@ -155,7 +155,7 @@ for prop in (
         "K is a finite n×n real matrix and K = Kᵀ",
         "definition of a kernel matrix",
         check=_symmetry,
-        tolerance_rule="entrywise budget (tolerances.limiting_entry_errors)",
+        tolerance_rule="entrywise float64 budget (docs/accuracy.md#budget)",
         **_COMMON,
     ),
     Property(
@@ -180,7 +180,7 @@ for prop in (
         "K agrees entrywise with an independent implementation of the claimed kernel",
         "spec §4.1–4.3 (NMM21 recursion; CS09 closed forms; DZPS19 H∞)",
         check=_reference,
-        tolerance_rule="2 × entry budget at the data's ρ̄ (spec §11.3–11.4)",
+        tolerance_rule="entry budget: faithful arccos code + reference + data-scale floor (docs/accuracy.md#budget)",
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,

@@ -23,7 +23,12 @@ import torch
 
 from ntkverify import analytic
 from ntkverify.properties import oracle
-from ntkverify.tolerances import limiting_entry_errors
+from ntkverify.tolerances import (
+    arccos_recursion_errors,
+    limiting_entry_errors,
+    scale_floor,
+    stable_recursion_errors,
+)
 from ntkverify.validation import check_int, check_nonneg
 
 CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel")
@@ -94,29 +99,49 @@ class Claim:
         layers = self.reference_layers(X, depth)
         return layers.nngp if self.name == "relu-nngp" else layers.K
 
-    def correlations(self, X: torch.Tensor, depth: int) -> torch.Tensor:
-        """ρ̄_ij = max_{l < L} |ρ⁽ˡ⁾_ij| (1 on the diagonal): how close to ±1 the correlations fed to arccos get."""
-        layers = self.reference_layers(X, max(depth, 2))
-        rho_bar = torch.zeros(X.shape[0], X.shape[0], dtype=torch.float64)
-        for G in layers.G[: max(depth - 1, 1)]:
-            G = G.cpu()
-            d = torch.sqrt(G.diagonal().clamp(min=0))
-            outer = torch.outer(d, d)
-            rho = torch.where(outer > 0, G / torch.where(outer > 0, outer, 1.0), 0.0)
-            rho_bar = torch.maximum(rho_bar, rho.abs().clamp(max=1.0))
-        return rho_bar.fill_diagonal_(1.0)
-
     def entry_tolerances(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
-        """Entrywise allowance for comparing two implementations of the claimed kernel (both may evaluate arccos
-        of correlations): twice :func:`ntkverify.tolerances.limiting_entry_errors` at each entry's own
-        correlations, with scale √(|K_ii K_jj|) (≥ |K_ij| for a PSD kernel). Without a reference the
-        correlations are unknown and the √u regime (ρ = 1) is assumed everywhere.
+        """Entrywise allowance for comparing a computation of the claimed kernel with the reference
+        (docs/accuracy.md#budget): the error bound of faithful arccos-based float64 code
+        (:func:`ntkverify.tolerances.arccos_recursion_errors`, its √u regime near ρ = ±1 included) plus the
+        reference's own error (stable evaluation, or arccos-based where biases route the engine through its
+        general path) plus the absolute floor of the data's scale (:func:`ntkverify.tolerances.scale_floor`).
+        The budget comes from the reference's layers, so a wrong kernel cannot widen its own allowance.
+        Without a reference (``psd-kernel``) the correlations are unknown: the √u regime is assumed
+        everywhere, at the scale √(|K_ii K_jj|) of ``K`` itself.
         """
-        diag = K.diagonal().abs()
-        scale = torch.sqrt(torch.outer(diag, diag))
-        L = max(depth, 1)
-        rho = self.correlations(X, L) if self.has_reference else torch.ones_like(K)
-        return 2 * limiting_entry_errors(X.shape[1], L, scale, rho)
+        d, L = X.shape[1], max(depth, 1)
+        if not self.has_reference:
+            diag = K.diagonal().abs()
+            return 2 * limiting_entry_errors(d, L, torch.sqrt(torch.outer(diag, diag)), torch.ones_like(K))
+        layers = self.reference_layers(X, 2 if self.name == "two-layer-h" else L)
+        G = [g.cpu() for g in layers.G]
+        Gdot = [None] + [g.cpu() for g in layers.Gdot[1:]]
+        dK, dG = arccos_recursion_errors(G, Gdot, d, w=self._weight_factor())
+        if self.name == "two-layer-h":  # H∞ = ½ XXᵀ ∘ Ġ⁽²⁾: half of the first-layer term of K⁽²⁾
+            user, reference_diag = dK / 2, (X * X).sum(1).cpu() / 2
+        elif self.name == "relu-nngp":
+            user, reference_diag = dG, G[-1].diagonal()
+        else:
+            user, reference_diag = dK, layers.K.cpu().diagonal()
+        reference = stable_recursion_errors(G, d) if not self.sigma_b else user
+        return user + reference + scale_floor(reference_diag, d, L)
+
+    def diagonal_note(self) -> str:
+        """The closed form of the claimed diagonal, in words (docs/accuracy.md#diagonal)."""
+        if self.name == "two-layer-h":
+            return "H∞_ii = ‖x_i‖²/2 (Du et al. 2019 §3)"
+        if not self.standard:
+            if self.name == "relu-nngp":
+                return "G⁽ᴸ⁾_ii = ‖x_i‖² (seed normalisation)"
+            return f"K⁽ᴸ⁾_ii = L‖x_i‖² = {self.depth or 'L'}‖x_i‖² (seed normalisation, NMM21)"
+        recursion = "q₁ = σ_w²‖x_i‖²/d + σ_b², q_{l+1} = σ_w² q_l/2 + σ_b²"
+        if self.name == "relu-nngp":
+            return f"Σ⁽ᴸ⁾_ii = q_L with {recursion} (standard parameterisation)"
+        return f"Θ_ii = Σ_l q_l (σ_w²/2)^(L−l) with {recursion} (standard parameterisation)"
+
+    def _weight_factor(self) -> float:
+        """w in Ġ = w(π − θ)/(2π): 2 in the seed normalisation (NMM21 eq. (4)), σ_w² in the standard one."""
+        return self._sigmas()["sigma_w"] ** 2 if self.standard else 2.0
 
     def __str__(self) -> str:
         parts = [self.name]

@@ -99,7 +99,7 @@ def textbook_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigm
         norms = torch.sqrt(S.diagonal())
         safe = torch.where(norms > 0, norms, 1.0)
         theta = torch.arccos((S / torch.outer(safe, safe)).clamp(-1.0, 1.0))
-        live = torch.outer(norms > 0, norms > 0)
+        live = torch.outer(norms > 0, norms > 0).to(S.dtype)  # a bool factor would promote w2 to float32
         Sdot = w2 * live * (math.pi - theta) / (2 * math.pi)
         S = w2 * torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / (2 * math.pi)
         S = S + b2
@@ -114,6 +114,27 @@ def textbook_h_infinity(X: torch.Tensor) -> torch.Tensor:
     G = X @ X.T
     theta = torch.arccos((G / torch.outer(safe, safe)).clamp(-1.0, 1.0))
     return G * (math.pi - theta) / (2 * math.pi)
+
+
+def atan2_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigma_b: float | None = None):
+    """The same recursion with angles θ = atan2(√(Σ_iiΣ_jj − Σ_ij²), Σ_ij) of a rounded variance difference (the
+    form neural-tangents-style code uses) and E[σσ] = (√(Σ_iiΣ_jj − Σ_ij²) + (π − θ)Σ_ij)/(2π): no correlation
+    is formed, the diagonal's angle is exactly 0, and near ρ = ±1 the rounded difference puts the angle in the
+    same √u regime as arccos (docs/accuracy.md#arccos-sqrt-u)."""
+    seed = sigma_w is None and sigma_b is None
+    w2 = 2.0 if seed else (1.0 if sigma_w is None else sigma_w) ** 2
+    b2 = 0.0 if seed else (sigma_b or 0.0) ** 2
+    S = X @ X.T if seed else w2 * (X @ X.T) / X.shape[1] + b2
+    K = S
+    for _ in range(depth - 1):
+        q = S.diagonal()
+        sine_part = torch.sqrt((torch.outer(q, q) - S * S).clamp(min=0.0))
+        theta = torch.atan2(sine_part, S)
+        live = torch.outer(q > 0, q > 0).to(S.dtype)  # a bool factor would promote w2 to float32
+        Sdot = w2 * live * (math.pi - theta) / (2 * math.pi)
+        S = w2 * (sine_part + (math.pi - theta) * S) / (2 * math.pi) + b2
+        K = K * Sdot + S
+    return K
 
 
 @dataclass(frozen=True)
@@ -137,6 +158,13 @@ def textbook_for(claim: Claim) -> Callable:
     if claim.name == "two-layer-h":
         return textbook_h_infinity
     return lambda X: textbook_ntk(X, claim.depth, claim.sigma_w, claim.sigma_b)
+
+
+def atan2_for(claim: Claim) -> Callable | None:
+    """The atan2 implementation above wrapped for one claim (None for H∞, which has no recursion)."""
+    if claim.name == "two-layer-h":
+        return None
+    return lambda X: atan2_ntk(X, claim.depth, claim.sigma_w, claim.sigma_b)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -300,6 +328,27 @@ def off_by_one_depth(X):
     return K
 
 
+def _clipped_ntk_2(X, low, high, shrink=1.0):
+    """Depth-2 seed NTK with the correlation multiplied by ``shrink`` and clipped to [low, high] before arccos."""
+    X = X.numpy()
+    norms = np.linalg.norm(X, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    theta = np.arccos(np.clip(shrink * (X @ X.T) / np.outer(safe, safe), low, high))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def correlation_clip(X):
+    """Correlations clipped to ±(1 − 1e-12) "for stability": θ ≥ 1.4e-6, so every diagonal entry is 4.5e-7‖x‖²
+    too low and a close pair's λ_min collapses."""
+    return _clipped_ntk_2(X, -1 + 1e-12, 1 - 1e-12)
+
+
+def jittered_acos(X):
+    """arccos((1 − 1e-7)·ρ) to keep the argument inside (−1, 1): θ_ii = 4.5e-4."""
+    return _clipped_ntk_2(X, -1.0, 1.0, shrink=1 - 1e-7)
+
+
 def float32_inside(X):
     """The textbook recursion evaluated in float32 (e.g. a model's default dtype) and cast back to float64."""
     return textbook_ntk(X.to(torch.float32), 2).to(torch.float64)
@@ -390,7 +439,9 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_2,
         "reference-agreement",
         max_size=(2, 2),
-        min_size=(2, 2),
+        # the diagonal shows it too: a rounded ρ_ii = 1 − O(u) has θ_ii = O(√u), and −sin θ_ii no longer
+        # cancels to O(u) (docs/accuracy.md#diagonal); with d = 1, ρ_ii = 1 exactly
+        min_size=(1, 2),
     ),
     PlantedBug(
         "gdot_pi_plus_theta",
@@ -457,6 +508,22 @@ PLANTED: tuple[PlantedBug, ...] = (
         max_size=(1, 1),
     ),
     PlantedBug(
+        "correlation_clip",
+        "correlations clipped to ±(1 − 1e-12): the diagonal 4.5e-7 relative too low",
+        correlation_clip,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "jittered_acos",
+        "arccos((1 − 1e-7)ρ): angles of √(2e-7) where they vanish",
+        jittered_acos,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
         "float32_inside",
         "the recursion evaluated in float32",
         float32_inside,
@@ -495,5 +562,6 @@ CLAIMS: tuple[Claim, ...] = tuple(dict.fromkeys(bug.claim for bug in PLANTED))
 CORRECT: tuple[CorrectKernel, ...] = tuple(
     CorrectKernel(f"{source}[{claim}]", make(claim), claim)
     for claim in CLAIMS
-    for source, make in (("analytic", _reference), ("textbook", textbook_for))
+    for source, make in (("analytic", _reference), ("textbook", textbook_for), ("atan2", atan2_for))
+    if make(claim) is not None
 )

@@ -37,8 +37,8 @@ def _verify(kernel, claim):
 
 def test_registry_is_complete():
     """At least 12 distinct bugs, loadable from the command line, with size bounds as the quality tier demands
-    (n, d ≤ 4 where the bug allows; the tiling bug exactly at n = TILE + 1), each claim covered by two correct
-    kernels."""
+    (n, d ≤ 4 where the bug allows; the tiling bug exactly at n = TILE + 1), each claim covered by at least two
+    correct kernels."""
     names = [bug.name for bug in PLANTED]
     assert len(PLANTED) >= 12 and len(set(names)) == len(names)
     for bug in PLANTED:
@@ -49,7 +49,7 @@ def test_registry_is_complete():
     tiled = next(b for b in PLANTED if b.name == "tiled_not_mirrored")
     assert tiled.min_size[0] == tiled.max_size[0] == TILE + 1  # exact up to one tile: the minimal case is n = TILE + 1
     assert {c.claim for c in CORRECT} == set(CLAIMS)
-    assert len(CORRECT) == 2 * len(CLAIMS)
+    assert all(sum(c.claim == claim for c in CORRECT) >= 2 for claim in CLAIMS)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
