@@ -293,6 +293,7 @@ def arccos_recursion_errors(
     d: int,
     *,
     w: float = 2.0,
+    bias: bool = False,
     dtype: torch.dtype = DEFAULT_DTYPE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Entrywise bounds on the errors of a faithful arccos-based float64 evaluation of a ReLU recursion
@@ -300,7 +301,8 @@ def arccos_recursion_errors(
 
     ``G[l-1]`` is the exact Σ⁽ˡ⁾ (N × N) and ``Gdot[l-1]`` the exact Ġ⁽ˡ⁾ (``Gdot[0]`` None), as returned by
     :mod:`ntkverify.analytic` (its stable path is exact to a few ulps, far below what is bounded here); ``w``
-    is the weight factor of Ġ = w(π − θ)/(2π) (2 in the seed normalisation, σ_w² in the standard one).
+    is the weight factor of Ġ = w(π − θ)/(2π) (2 in the seed normalisation, σ_w² in the standard one) and
+    ``bias`` whether σ_b > 0.
 
     Error model, first order in u, with o_l = √(Σ⁽ˡ⁾_ii Σ⁽ˡ⁾_jj) and ρ_l = Σ⁽ˡ⁾_ij / o_l:
 
@@ -311,8 +313,9 @@ def arccos_recursion_errors(
       (w/2) Σ⁽ˡ⁾_ii κ(ρ̂_ii) + σ_b², and κ(1 − δ) ≥ 1 − δ), with ``c = LAYER_ROUNDING``;
     * the diagonal correlation deviates from 1 by ``δ_l ≤ r_l`` (computed from the same, or separately
       tracked, variances);
-    * off the diagonal ``e_{l+1} = e_l + 2 r_{l+1} + c u``: the correlation map has slope κ' ≤ 1, and the
-      variances' relative errors enter the numerator and the denominator of ρ;
+    * off the diagonal ``e_{l+1} = e_l + δ_l + c u`` without biases: the correlation map has slope κ' ≤ 1,
+      κ(ρ̂_ii) = 1 − O(δ_l) enters the denominator, and the scale √(Σ̂_ii Σ̂_jj) common to the numerator and
+      the denominator cancels; with a bias σ_b² it no longer cancels, and ``e_{l+1} = e_l + 2 r_{l+1} + c u``;
     * the covariance then has ``|δΣ⁽ˡ⁾_ij| ≤ (e_l + r_l) o_l`` (off the diagonal), ``(δ_l + r_l) o_l`` on it;
     * the angle error is :func:`angle_errors` (``e_l`` off, ``δ_l`` on the diagonal) plus ``c u``, and
       ``δĠ⁽ˡ⁺¹⁾ = w δθ_l/(2π) + 2u|Ġ|``: the √u regime near ρ = ±1;
@@ -335,7 +338,7 @@ def arccos_recursion_errors(
         dtheta = angle_errors(rho, torch.where(eye, delta, e)) + c
         dGdot = live * (w * dtheta / (2 * math.pi)) + 2 * u * Gdot[layer].abs()
         r = r + delta + c
-        e, delta = e + 2 * r + c, r
+        e, delta = (e + 2 * r + c if bias else e + delta + c), r
         o = _outer_sqrt(G[layer].diagonal())
         dS = torch.where(eye, delta + r, e + r) * o
         K_new = G[layer].abs() + Gdot[layer].abs() * K

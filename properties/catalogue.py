@@ -7,10 +7,12 @@ tolerance is derived from :mod:`ntkverify.tolerances` and explained in its notes
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ntkverify import spectra
-from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases
+from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases, near_degenerate_cases
 from ntkverify.properties.core import Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
@@ -139,6 +141,34 @@ def _degenerate_zero(subject, case):
     return _lambda_min(subject, case, "upper", "λ_min = 0 for data with a positively parallel pair or a zero row (A9)")
 
 
+def _spectrum_text(values: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{float(v):.6g}" for v in values) + "]"
+
+
+@_guard
+def _lambda_min_agreement(subject, case):
+    """|λ_min(K) − λ_min(K_ref)| ≤ ‖B‖₂ + both eigensolvers' errors (docs/accuracy.md#lambda-min).
+
+    Weyl: |λ_min(K) − λ_min(K_ref)| ≤ ‖K − K_ref‖₂, and |K − K_ref| ≤ B entrywise (B the entry budget of
+    faithful code, nonnegative) gives ‖K − K_ref‖₂ ≤ ‖|K − K_ref|‖₂ ≤ ‖B‖₂ (the spectral norm is monotone on
+    nonnegative matrices), certified from above by λ_max(B) plus its own error. Each computed λ_min is within
+    10·N·u·‖·‖₂ of the exact one (backward stability, :func:`ntkverify.spectra.spectrum`)."""
+    K = subject(case.X, case.depth)
+    ref = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+    budget = entry_budget(subject, case, ref)
+    mine, theirs = spectra.spectrum((K + K.T) / 2), spectra.spectrum(ref)
+    allowed = spectra.lambda_max(budget).upper + mine.error + theirs.error
+    gap = abs(mine.min().value - theirs.min().value)
+    notes = (
+        f"λ_min(K) = {mine.min().value:.6g}, λ_min(K_ref) = {theirs.min().value:.6g}: {gap:.3g} apart, "
+        f"the float64 budget through Weyl is {allowed:.3g}; spectrum(K) = {_spectrum_text(mine.values)}, "
+        f"spectrum(K_ref) = {_spectrum_text(theirs.values)}"
+    )
+    return Verdict.inequality(
+        gap / allowed if allowed > 0 else (math.inf if gap else 0.0), 1.0, 0.0, scale=1.0, notes=notes
+    )
+
+
 def _has_reference(subject):
     return subject.claim.has_reference
 
@@ -184,6 +214,18 @@ for prop in (
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
+    ),
+    Property(
+        "lambda-min-agreement",
+        "λ_min(K) equals λ_min(K_ref) on near-degenerate data (pairs at angles 1e-2…1e-8, duplicates, "
+        "near-antipodal pairs, clusters) within the float64 budget",
+        "Weyl's inequality; docs/accuracy.md#lambda-min",
+        check=_lambda_min_agreement,
+        kind=Kind.DET,
+        kernels=KERNELS,
+        strategy=near_degenerate_cases,
+        tolerance_rule="‖B‖₂ of the entry budget B (docs/accuracy.md#budget) + both eigensolvers' 10·N·u·‖K‖₂",
+        applies=_has_reference,
     ),
     Property(
         "permutation-equivariance",

@@ -116,7 +116,7 @@ class Claim:
         layers = self.reference_layers(X, 2 if self.name == "two-layer-h" else L)
         G = [g.cpu() for g in layers.G]
         Gdot = [None] + [g.cpu() for g in layers.Gdot[1:]]
-        dK, dG = arccos_recursion_errors(G, Gdot, d, w=self._weight_factor())
+        dK, dG = arccos_recursion_errors(G, Gdot, d, w=self._weight_factor(), bias=bool(self.sigma_b))
         if self.name == "two-layer-h":  # H∞ = ½ XXᵀ ∘ Ġ⁽²⁾: half of the first-layer term of K⁽²⁾
             user, reference_diag = dK / 2, (X * X).sum(1).cpu() / 2
         elif self.name == "relu-nngp":

@@ -328,25 +328,40 @@ def off_by_one_depth(X):
     return K
 
 
-def _clipped_ntk_2(X, low, high, shrink=1.0):
-    """Depth-2 seed NTK with the correlation multiplied by ``shrink`` and clipped to [low, high] before arccos."""
-    X = X.numpy()
-    norms = np.linalg.norm(X, axis=1)
-    safe = np.where(norms > 0, norms, 1.0)
-    theta = np.arccos(np.clip(shrink * (X @ X.T) / np.outer(safe, safe), low, high))
-    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
-    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+def clipped_ntk(X, depth=2, low=-1.0, high=1.0, shrink=1.0):
+    """Seed NTK with every correlation multiplied by ``shrink`` and clipped to [low, high] before arccos."""
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(depth - 1):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(shrink * G / np.outer(safe, safe), low, high))
+        Gdot = np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi
+        G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+        K = K * Gdot + G
+    return K
 
 
 def correlation_clip(X):
     """Correlations clipped to ±(1 − 1e-12) "for stability": θ ≥ 1.4e-6, so every diagonal entry is 4.5e-7‖x‖²
     too low and a close pair's λ_min collapses."""
-    return _clipped_ntk_2(X, -1 + 1e-12, 1 - 1e-12)
+    return clipped_ntk(X, 2, -1 + 1e-12, 1 - 1e-12)
 
 
 def jittered_acos(X):
     """arccos((1 − 1e-7)·ρ) to keep the argument inside (−1, 1): θ_ii = 4.5e-4."""
-    return _clipped_ntk_2(X, -1.0, 1.0, shrink=1 - 1e-7)
+    return clipped_ntk(X, 2, shrink=1 - 1e-7)
+
+
+def norm_floor(X):
+    """Unit rows by ``torch.nn.functional.normalize`` (its norm floor eps = 1e-12), the correlation as their Gram
+    matrix: rows shorter than 1e-12 come out shorter than 1, their correlations shrink towards 0."""
+    U = torch.nn.functional.normalize(X, dim=1)
+    norms = torch.linalg.vector_norm(X, dim=1)
+    theta = torch.arccos((U @ U.T).clamp(-1.0, 1.0))
+    live = torch.outer(norms > 0, norms > 0).to(X.dtype)
+    G = torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / math.pi
+    return (X @ X.T) * live * (math.pi - theta) / math.pi + G
 
 
 def float32_inside(X):
@@ -522,6 +537,15 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_2,
         "diagonal-identity",
         max_size=(1, 1),
+    ),
+    PlantedBug(
+        "norm_floor",
+        "rows normalised with a norm floor of 1e-12: wrong for rows shorter than that",
+        norm_floor,
+        SEED_NTK_2,
+        "lambda-min-agreement",
+        max_size=(2, 2),
+        min_size=(2, 2),
     ),
     PlantedBug(
         "float32_inside",

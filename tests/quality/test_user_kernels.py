@@ -1,0 +1,43 @@
+"""Quality tier for users' kernels: the float64 budgets catch what a looser allowance let through
+(docs/accuracy.md), and every correct style of evaluation passes on the same cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ntkverify.properties import get_property
+from ntkverify.properties.cases import KernelCase
+from ntkverify.properties.subjects import Subject
+from ntkverify.strategies import Dataset
+from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, textbook_for
+
+pytestmark = pytest.mark.quality
+
+
+def _close_pair(gap: float, depth: int) -> KernelCase:
+    X = torch.tensor([[1.0, 0.0], [math.cos(gap), math.sin(gap)]], dtype=torch.float64)
+    return KernelCase(Dataset(X, None, None), depth)
+
+
+def correlation_clip_3(X):
+    return clipped_ntk(X, 3, -1 + 1e-12, 1 - 1e-12)
+
+
+def test_clip_collapses_the_lambda_min_of_a_close_pair_and_is_caught():
+    """Two unit points 1e-6 apart, depth 3: λ_min(K⁽³⁾) = 9.55e-7, the ±(1 − 1e-12) clip leaves 5e-13 (wrong by
+    100 %), more than ten times the Weyl budget; the λ_min property fails it and names both spectra, and the
+    correct styles pass the same case. At 1e-7 apart the clip is off by 0.9 of the budget (faithful arccos code
+    may be off by that much there: its angles are √u-accurate), and the diagonal property catches it."""
+    prop = get_property("lambda-min-agreement")
+    clip = Subject("correlation_clip_3", correlation_clip_3, SEED_NTK_3)
+    verdict = prop.check(clip, _close_pair(1e-6, 3))
+    assert not verdict.holds and verdict.observed > 10
+    assert "λ_min(K_ref) = 9.54931e-07" in verdict.notes and "spectrum(K) = [" in verdict.notes
+    for gap in (1e-6, 1e-7):
+        for style in (textbook_for, atan2_for):
+            control = Subject(style.__name__, style(SEED_NTK_3), SEED_NTK_3)
+            assert prop.check(control, _close_pair(gap, 3)).holds, (style.__name__, gap)
+    assert not get_property("diagonal-identity").check(clip, _close_pair(1e-7, 3)).holds
