@@ -21,6 +21,7 @@ def _check(args) -> int:
     from ntkverify.profiles import load_profile
     from ntkverify.properties.verify import UsageError, load_callable, verify
     from ntkverify.reports.counterexample import default_root, write_result_report
+    from ntkverify.reports.summary import write_check_summary
 
     if args.profile:
         load_profile(args.profile)
@@ -40,10 +41,15 @@ def _check(args) -> int:
         return 2
     print(result.summary())
     root = Path(args.report_dir) if args.report_dir else default_root("check")
+    reports = {}
     for failed in result.failures:
-        written = write_result_report(failed, root, found_by="ntkverify check")
+        written = write_result_report(failed, root, found_by="ntkverify check", accuracy=result.accuracy)
         if written is not None:
+            reports[failed.label] = written.path
             print(f"counterexample report: {written.path}")
+    command = "ntkverify check " + " ".join(shlex.quote(a) for a in args.argv)
+    write_check_summary(root, result, reports, profile=args.profile or "default", command=command)
+    print(f"summary: {root / 'index.html'}")
     return 0 if result.ok else 1
 
 

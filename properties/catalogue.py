@@ -32,10 +32,12 @@ def agreement(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str
     )
     if not ratio.numel():
         return Verdict.inequality(0.0, 1.0, 0.0, scale=1.0, notes=what)
+    ratio = torch.where(torch.isnan(ratio), torch.inf, ratio)
     worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape))
+    where = "[" + ",".join(map(str, worst)) + "]"
     notes = (
-        f"{what}; worst entry {worst}: |Δ| = {float(diff[worst]):.3g}, allowed {float(allowed[worst]):.3g} "
-        "(float64 entry budget, docs/accuracy.md#budget)"
+        f"{what}; worst entry {where}: {float(A[worst]):.10g} vs {float(B[worst]):.10g}, {float(diff[worst]):.3g} "
+        f"off; the float64 budget there is {float(allowed[worst]):.3g} (docs/accuracy.md#budget)"
     )
     return Verdict.inequality(float(ratio.max()), 1.0, 0.0, scale=1.0, notes=notes)
 

@@ -163,7 +163,10 @@ def _as_matrix(out, n: int, name: str) -> torch.Tensor:
         raise KernelShapeError(f"{name} returned a complex matrix")
     if tuple(out.shape) != (n, n):
         raise KernelShapeError(f"{name} returned shape {tuple(out.shape)}, expected ({n}, {n})")
-    out = out.detach().to(device="cpu", dtype=torch.float64)
+    return out.detach().to(device="cpu", dtype=torch.float64)
+
+
+def _finite(out: torch.Tensor, name: str) -> torch.Tensor:
     if not bool(torch.isfinite(out).all()):
         bad = (~torch.isfinite(out)).nonzero()[0].tolist()
         raise KernelError(f"{name} returned a non-finite entry at {tuple(bad)}")
@@ -189,6 +192,10 @@ class Subject:
         return self.claim.depth if self.claim.depth is not None else drawn
 
     def __call__(self, X: torch.Tensor, depth: int) -> torch.Tensor:
+        return _finite(self.kernel_unchecked(X, depth), self.name)
+
+    def kernel_unchecked(self, X: torch.Tensor, depth: int) -> torch.Tensor:
+        """The kernel's n × n float64 CPU matrix, non-finite entries included (reports show them)."""
         try:
             out = self.kernel(X) if self.claim.depth is not None else self.kernel(X, depth)
         except Exception as exc:  # a user's kernel failing on a valid case is a finding, not a crash

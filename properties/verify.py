@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import all_properties
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
@@ -31,8 +32,12 @@ class UsageError(ValueError):
 
 @dataclass
 class VerifyResult:
+    """Per-property results and, for a claim with a reference, the kernel's accuracy profile
+    (:mod:`ntkverify.properties.accuracy`)."""
+
     subject: Subject
     results: list[PropertyResult]
+    accuracy: AccuracyProfile | None = None
 
     @property
     def ok(self) -> bool:
@@ -44,6 +49,8 @@ class VerifyResult:
 
     def summary(self) -> str:
         lines = [f"verify {self.subject}: {'OK' if self.ok else 'FAILED'}"]
+        if self.accuracy is not None:
+            lines.append(f"  {self.accuracy.line()}")
         for r in self.results:
             lines.append(
                 f"  {r.status:8s} {r.property.name:28s} examples={r.examples:<4d} "
@@ -114,7 +121,8 @@ def verify(
         for p in all_properties()
         if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
     ]
-    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+    results = [run_property(p, subject, settings=settings) for p in chosen]
+    return VerifyResult(subject, results, accuracy_profile(subject))
 
 
 def load_callable(spec: str) -> Callable:

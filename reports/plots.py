@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from matplotlib import ticker  # noqa: E402
+from matplotlib import colors, ticker  # noqa: E402
 
 from ntkverify.properties.core import Verdict  # noqa: E402
 
@@ -77,14 +77,22 @@ def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None) -> None:
 
 
 def _heat(ax, fig, errors: np.ndarray) -> None:
-    finite = np.where(np.isfinite(errors), errors, np.nan)
-    top = np.nanmax(finite) if np.isfinite(finite).any() else 1.0
-    image = ax.imshow(np.where(np.isfinite(errors), errors, top), cmap="magma", interpolation="nearest")
-    fig.colorbar(image, ax=ax, label="|Δ| / allowed  (> 1 violates)")
+    """|Δ| / allowed on a log colour scale (ratios span many decades: 1e-3 is fine, 1e6 a bug); exact zeros are
+    grey, infinite ratios (an allowance of 0 with a nonzero gap) and NaN are marked in their cells."""
+    positive = np.isfinite(errors) & (errors > 0)
+    low = float(errors[positive].min()) if positive.any() else 1e-3
+    high = float(errors[positive].max()) if positive.any() else 1.0
+    norm = colors.LogNorm(vmin=min(low, 0.1), vmax=max(high, 10.0))
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="#cccccc")
+    image = ax.imshow(np.ma.masked_where(~positive, errors), cmap=cmap, norm=norm, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="|Δ| / allowed, log scale (> 1 violates)")
+    for (i, j), value in np.ndenumerate(errors):
+        if not np.isfinite(value):
+            ax.text(j, i, "NaN" if np.isnan(value) else "∞", ha="center", va="center", color="tab:red", fontsize=8)
     if errors.shape[0] <= 16:
         ax.set_xticks(range(errors.shape[1]))
         ax.set_yticks(range(errors.shape[0]))
-    ax.set_xlabel("j")
+    ax.set_xlabel("j (grey: exact agreement, or the marked ∞ / NaN)")
     ax.set_ylabel("i")
 
 
