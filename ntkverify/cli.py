@@ -43,7 +43,9 @@ def _check(args) -> int:
     root = Path(args.report_dir) if args.report_dir else default_root("check")
     reports = {}
     for failed in result.failures:
-        written = write_result_report(failed, root, found_by="ntkverify check", accuracy=result.accuracy)
+        written = write_result_report(
+            failed, root, found_by="ntkverify check", accuracy=result.accuracy, diagnosis=result.diagnosis
+        )
         if written is not None:
             reports[failed.label] = written.path
             print(f"counterexample report: {written.path}")

@@ -13,13 +13,14 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import all_properties
+from ntkverify.properties.diagnosis import diagnose
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
 
@@ -33,11 +34,13 @@ class UsageError(ValueError):
 @dataclass
 class VerifyResult:
     """Per-property results and, for a claim with a reference, the kernel's accuracy profile
-    (:mod:`ntkverify.properties.accuracy`)."""
+    (:mod:`ntkverify.properties.accuracy`) and, when it fails, what it computes instead
+    (:mod:`ntkverify.properties.diagnosis`)."""
 
     subject: Subject
     results: list[PropertyResult]
     accuracy: AccuracyProfile | None = None
+    diagnosis: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +54,7 @@ class VerifyResult:
         lines = [f"verify {self.subject}: {'OK' if self.ok else 'FAILED'}"]
         if self.accuracy is not None:
             lines.append(f"  {self.accuracy.line()}")
+        lines += [f"  diagnosis: {finding}" for finding in self.diagnosis]
         for r in self.results:
             lines.append(
                 f"  {r.status:8s} {r.property.name:28s} examples={r.examples:<4d} "
@@ -122,7 +126,8 @@ def verify(
         if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
     ]
     results = [run_property(p, subject, settings=settings) for p in chosen]
-    return VerifyResult(subject, results, accuracy_profile(subject))
+    failed = any(not r.ok for r in results)
+    return VerifyResult(subject, results, accuracy_profile(subject), diagnose(subject) if failed else [])
 
 
 def load_callable(spec: str) -> Callable:

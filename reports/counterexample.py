@@ -198,10 +198,11 @@ def _table(rows: list[list[Any]], fmt: str) -> list[str]:
     return lines
 
 
-def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None) -> list[str]:
-    if e is None and accuracy is None:
+def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None, diagnosis: list[str]) -> list[str]:
+    if e is None and accuracy is None and not diagnosis:
         return []
     lines = ["", "## What is wrong", ""]
+    lines += [f"- diagnosis: {finding}" for finding in diagnosis]
     if e is not None:
         lines += [f"- worst entry: {e['in_words']}", f"- the claimed diagonal: {e['diagonal']}"]
     if accuracy is not None:
@@ -308,7 +309,7 @@ def _markdown(record: dict[str, Any]) -> str:
     lines += [f"- {k}: {val}" for k, val in c["description"].items() if val is not None]
     lines.append(f"- as found: `{record['found']['case']}`")
     lines += _verdict_lines(record["verdict"], p, record["found"])
-    lines += _explanation_lines(record.get("explanation"), record.get("accuracy"))
+    lines += _explanation_lines(record.get("explanation"), record.get("accuracy"), record.get("diagnosis", []))
     lines += _minimisation_lines(record)
     lines += ["", "## Files", ""]
     lines += [f"- `{name}`" for name in record["files"].values() if name]
@@ -332,9 +333,11 @@ def write_report(
     minimise_case: bool = True,
     max_checks: int = 2000,
     accuracy: AccuracyProfile | None = None,
+    diagnosis: list[str] | None = None,
 ) -> WrittenReport:
     """Minimise ``counterexample`` and write its report folder under ``root`` (created if needed).
-    ``accuracy``: the kernel's accuracy profile, stored beside the verdict."""
+    ``accuracy``: the kernel's accuracy profile, stored beside the verdict; ``diagnosis``: what the kernel
+    computes instead of its claim (``ntkverify.properties.diagnosis``)."""
     prop, subject, case, verdict = (
         counterexample.property,
         counterexample.subject,
@@ -393,6 +396,7 @@ def write_report(
             "minimisation": None if minimised is None else minimised.as_dict(),
             "explanation": explain_case(subject, case),
             "accuracy": None if accuracy is None else accuracy.as_dict(),
+            "diagnosis": list(diagnosis or []),
             "files": files,
             "replay": {"command": replay_command(final.resolve()), "replayable": reason is None, "reason": reason},
             "environment": environment(),

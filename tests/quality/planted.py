@@ -67,6 +67,7 @@ class PlantedBug:
     size at which the bug shows where the shrinker reaches it, else the tier's bound (4, 4); only the tiling
     bug needs more. ``min_size``: (n, d) below which the function equals the correct kernel, so every
     counterexample must have n ≥ min_n and d ≥ min_d (anything smaller would be a false positive).
+    ``diagnosis``: for a kernel that is a nearby kernel in disguise, a phrase of the diagnosis it must get.
     """
 
     name: str
@@ -76,6 +77,7 @@ class PlantedBug:
     caught_by: str | None
     max_size: tuple[int, int]
     min_size: tuple[int, int] = (1, 1)
+    diagnosis: str | None = None  # a phrase the diagnosis must contain (docs/accuracy.md#diagnosis)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -364,6 +366,40 @@ def norm_floor(X):
     return (X @ X.T) * live * (math.pi - theta) / math.pi + G
 
 
+def _seed_recursion(X, depth, c_sigma=2.0):
+    """The textbook seed recursion with the factor ``c_sigma`` of Σ = c_σE[σσ], Ġ = c_σE[σ'σ'] (2 for ReLU)."""
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(depth - 1):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(G / np.outer(safe, safe), -1, 1))
+        Gdot = c_sigma * np.outer(norms > 0, norms > 0) * (np.pi - theta) / (2 * np.pi)
+        G = c_sigma * np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+        K = K * Gdot + G
+    return K
+
+
+def missing_factor_two(X):
+    """Σ = E[σσ], Ġ = E[σ'σ'] without the factor c_σ = 2 of the seed normalisation: K⁽³⁾/4."""
+    return _seed_recursion(X, 3, c_sigma=1.0)
+
+
+def inputs_over_d(X):
+    """Inputs scaled by 1/√d "to normalise them" before the seed recursion: K⁽³⁾/d."""
+    return _seed_recursion(X / math.sqrt(X.shape[1]), 3)
+
+
+def one_layer_short(X):
+    """Loops ``range(depth - 2)``: computes K⁽²⁾ for the claimed K⁽³⁾ (hidden layers counted as the depth)."""
+    return _seed_recursion(X, 2)
+
+
+def h_infinity_without_half(X):
+    """H∞ as XXᵀ ∘ Ġ⁽²⁾, the first-layer term of K⁽²⁾, without Du et al.'s ½."""
+    return 2 * textbook_h_infinity(X)
+
+
 def float32_inside(X):
     """The textbook recursion evaluated in float32 (e.g. a model's default dtype) and cast back to float64."""
     return textbook_ntk(X.to(torch.float32), 2).to(torch.float64)
@@ -521,6 +557,44 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_3,
         "diagonal-identity",
         max_size=(1, 1),
+        diagnosis="K equals the depth L+1 kernel",
+    ),
+    PlantedBug(
+        "one_layer_short",
+        "one layer too few: K⁽²⁾ for the claimed K⁽³⁾",
+        one_layer_short,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="K equals the depth L−1 kernel",
+    ),
+    PlantedBug(
+        "missing_factor_two",
+        "the factor c_σ = 2 per layer missing: K⁽³⁾/4",
+        missing_factor_two,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="the factor 2 per layer",
+    ),
+    PlantedBug(
+        "inputs_over_d",
+        "inputs scaled by 1/√d: K⁽³⁾/d",
+        inputs_over_d,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 2),
+        min_size=(1, 2),
+        diagnosis="1/d = 1/3",
+    ),
+    PlantedBug(
+        "h_infinity_without_half",
+        "H∞ without Du et al.'s ½",
+        h_infinity_without_half,
+        H_INFINITY,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="H∞'s ½ missing",
     ),
     PlantedBug(
         "correlation_clip",

@@ -71,6 +71,9 @@ def test_planted_bug_is_caught_and_shrunk(bug, record_property):
     assert any(n <= max_n and d <= max_d for n, d in sizes.values()), f"{bug.name}: none within {bug.max_size}: {sizes}"
     assert all(n >= min_n and d >= min_d for n, d in sizes.values()), f"{bug.name}: below {bug.min_size}: {sizes}"
 
+    if bug.diagnosis is not None:
+        assert any(bug.diagnosis in finding for finding in result.diagnosis), f"{bug.name}: {result.diagnosis}"
+
     # Each counterexample is the bug's, not the suite's: a correct kernel passes the same check on the same case.
     c = bug.claim
     control = Subject("textbook", textbook_for(c), c)
