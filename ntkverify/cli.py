@@ -35,6 +35,7 @@ def _check(args) -> int:
             sigma_b=args.sigma_b,
             properties=args.property or None,
             origin=args.kernel,
+            kernel_timeout=args.kernel_timeout,
         )
     except UsageError as exc:
         print(f"ntkverify check: usage error: {exc}", file=sys.stderr)
@@ -129,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
     check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
     check.add_argument("--property", action="append", help="run only this property (repeatable)")
+    check.add_argument(
+        "--kernel-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="per-call time limit: a call that takes longer is a finding with its case (default: 60)",
+    )
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"

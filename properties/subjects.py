@@ -15,6 +15,7 @@ Calling a subject validates its output: anything but a finite n × n real matrix
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ import torch
 
 from ntkverify import analytic
 from ntkverify.properties import oracle
+from ntkverify.properties.timeout import CallExpired, deadline
 from ntkverify.tolerances import (
     arccos_recursion_errors,
     limiting_entry_errors,
@@ -40,6 +42,24 @@ class KernelError(Exception):
 
 class KernelShapeError(KernelError):
     """The kernel returned something that is not an n × n real matrix (wrong type, shape or dtype)."""
+
+
+class KernelTimeout(KernelError):
+    """The kernel did not return within its per-call time limit (``--kernel-timeout``)."""
+
+
+class CallClock:
+    """The per-call limits of one kernel: ``timeout`` for every call until one runs out; after that, so that
+    shrinking a hang takes seconds rather than hours, min(timeout, max(timeout/10, 10 × the slowest call that
+    returned))."""
+
+    def __init__(self, timeout: float | None):
+        self.timeout, self.slowest, self.expired = timeout, 0.0, False
+
+    def limit(self) -> float | None:
+        if self.timeout is None or not self.expired:
+            return self.timeout
+        return min(self.timeout, max(self.timeout / 10, 10 * self.slowest))
 
 
 @dataclass(frozen=True)
@@ -187,6 +207,7 @@ class Subject:
     claim: Claim
     reference: Callable[[torch.Tensor, int], torch.Tensor] | None = field(default=None, compare=False)
     origin: str | None = None  # how to load the kernel again: "MODULE:CALLABLE", "path.py:CALLABLE" or None
+    clock: CallClock = field(default_factory=lambda: CallClock(None), compare=False, repr=False)
 
     def depth_for(self, drawn: int) -> int:
         return self.claim.depth if self.claim.depth is not None else drawn
@@ -195,11 +216,19 @@ class Subject:
         return _finite(self.kernel_unchecked(X, depth), self.name)
 
     def kernel_unchecked(self, X: torch.Tensor, depth: int) -> torch.Tensor:
-        """The kernel's n × n float64 CPU matrix, non-finite entries included (reports show them)."""
+        """The kernel's n × n float64 CPU matrix, non-finite entries included (reports show them). A call past
+        the clock's limit raises :class:`KernelTimeout` (:mod:`ntkverify.properties.timeout`)."""
+        limit = self.clock.limit()
+        start = time.perf_counter()
         try:
-            out = self.kernel(X) if self.claim.depth is not None else self.kernel(X, depth)
+            with deadline(limit):
+                out = self.kernel(X) if self.claim.depth is not None else self.kernel(X, depth)
+        except CallExpired:
+            self.clock.expired = True
+            raise KernelTimeout(f"{self.name} did not return within {limit:g} s (the per-call time limit)") from None
         except Exception as exc:  # a user's kernel failing on a valid case is a finding, not a crash
             raise KernelError(f"{self.name} raised {type(exc).__name__}: {exc}") from exc
+        self.clock.slowest = max(self.clock.slowest, time.perf_counter() - start)
         return _as_matrix(out, X.shape[0], self.name)
 
     def reference_kernel(self, X: torch.Tensor, depth: int) -> torch.Tensor:

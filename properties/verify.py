@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import all_properties
 from ntkverify.properties.diagnosis import diagnose
 from ntkverify.properties.runner import PropertyResult, run_property
-from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
+from ntkverify.properties.subjects import CallClock, Claim, KernelError, KernelShapeError, Subject
 
 USER_KERNEL = "user-kernel"
+#: seconds one call of a user's kernel may take (``--kernel-timeout``): generous, a hang is minutes or forever
+DEFAULT_KERNEL_TIMEOUT = 60.0
 
 
 class UsageError(ValueError):
@@ -68,9 +71,25 @@ class VerifyResult:
 _PROBE = torch.tensor([[1.0, 0.0], [0.6, 0.8], [-0.5, 0.25]], dtype=torch.float64)
 
 
+def _check_signature(subject: Subject) -> None:
+    """The kernel must accept the arguments it will get: ``(X)`` when the claim fixes the depth, ``(X, depth)``
+    otherwise. A kernel taking ``(X, L)`` checked with ``--depth`` would otherwise fail every property."""
+    try:
+        signature = inspect.signature(subject.kernel)
+    except (TypeError, ValueError):  # no introspectable signature (a C function): the first call decides
+        return
+    args = (_PROBE,) if subject.claim.depth is not None else (_PROBE, 1)
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        shape = "kernel(X)" if subject.claim.depth is not None else "kernel(X, depth)"
+        raise UsageError(f"{subject.name}{signature} cannot be called as {shape}: {exc}") from None
+
+
 def _probe(subject: Subject) -> None:
-    """A wrong type or shape on the very first call is a usage error; an exception or a non-finite entry on a
-    valid case is a finding like any other, reported with its (shrunk) counterexample by the properties."""
+    """A wrong signature, type or shape on the very first call is a usage error; an exception or a non-finite
+    entry on a valid case is a finding like any other, reported with its (shrunk) counterexample."""
+    _check_signature(subject)
     try:
         subject(_PROBE, subject.claim.depth or 1)
     except KernelShapeError as exc:
@@ -88,10 +107,18 @@ def make_subject(
     sigma_b: float | None = None,
     name: str | None = None,
     origin: str | None = None,
+    timeout: float | None = None,
 ) -> Subject:
-    """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`)."""
+    """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`) and its
+    per-call time limit in seconds (None: none)."""
     if not callable(kernel_fn):
         raise UsageError(f"kernel must be callable, got {type(kernel_fn).__name__}")
+    if (sigma_w is None) != (sigma_b is None):
+        given, missing = ("sigma_w", "sigma_b") if sigma_b is None else ("sigma_b", "sigma_w")
+        raise UsageError(
+            f"{given} without {missing}: give both (the standard parameterisation, e.g. --sigma-w 1 --sigma-b 0) "
+            "or neither (the seed normalisation)"
+        )
     try:
         if depth is None and claim in ("relu-ntk", "relu-nngp", "psd-kernel"):
             depth = 1 if claim == "psd-kernel" else None
@@ -100,7 +127,10 @@ def make_subject(
         c = Claim(claim, depth, sigma_w, sigma_b)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c, origin=origin)
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise UsageError(f"kernel timeout must be a number of seconds > 0, got {timeout!r}")
+    name = name or getattr(kernel_fn, "__name__", "kernel")
+    return Subject(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
 
 
 def verify(
@@ -113,12 +143,17 @@ def verify(
     properties: list[str] | None = None,
     settings=None,
     origin: str | None = None,
+    kernel_timeout: float | None = DEFAULT_KERNEL_TIMEOUT,
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
-    Raises :class:`UsageError` when the kernel cannot be checked at all.
+    ``kernel_timeout``: seconds one call of the kernel may take before it counts as hanging (a finding with its
+    case; :mod:`ntkverify.properties.timeout`), None for no limit. Raises :class:`UsageError` when the kernel
+    cannot be checked at all.
     """
-    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
+    subject = make_subject(
+        kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin, timeout=kernel_timeout
+    )
     _probe(subject)
     chosen = [
         p

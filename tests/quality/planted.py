@@ -78,6 +78,7 @@ class PlantedBug:
     max_size: tuple[int, int]
     min_size: tuple[int, int] = (1, 1)
     diagnosis: str | None = None  # a phrase the diagnosis must contain (docs/accuracy.md#diagnosis)
+    timeout: float | None = None  # the per-call time limit to check it with (None: verify's default)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -400,6 +401,20 @@ def h_infinity_without_half(X):
     return 2 * textbook_h_infinity(X)
 
 
+def hangs_on_zero_row(X):
+    """A warm-up Newton iteration for 1/‖x‖ per row (a scale estimate) waits for a convergence test that a zero
+    row never passes; the kernel itself is the textbook one."""
+    X = X.numpy()
+    for row in X:
+        n2, s = float(row @ row), 1.0 / (float(np.abs(row).max() or 1.0) * math.sqrt(len(row)))
+        while not (n2 > 0 and abs(n2 * s * s - 1) < 1e-12):
+            s = s * (3 - n2 * s * s) / 2
+    norms = np.linalg.norm(X, axis=1)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(norms, norms), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * (np.pi - theta) / np.pi + G
+
+
 def float32_inside(X):
     """The textbook recursion evaluated in float32 (e.g. a model's default dtype) and cast back to float64."""
     return textbook_ntk(X.to(torch.float32), 2).to(torch.float64)
@@ -434,6 +449,11 @@ def finite_width_for_limit(X):
     pre = X @ W1
     F1, B1 = np.maximum(pre, 0.0), (pre > 0) * W2
     return 2 / WIDTH * ((X @ X.T) * (B1 @ B1.T) + F1 @ F1.T)
+
+
+def kernel_with_depth_argument(X, L):
+    """The textbook kernel written as a function of (X, L): checked with a fixed --depth, it is a usage error."""
+    return textbook_ntk(X, L)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -620,6 +640,15 @@ PLANTED: tuple[PlantedBug, ...] = (
         "lambda-min-agreement",
         max_size=(2, 2),
         min_size=(2, 2),
+    ),
+    PlantedBug(
+        "hangs_on_zero_row",
+        "a convergence loop that never ends on a zero row",
+        hangs_on_zero_row,
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(1, 1),
+        timeout=0.5,
     ),
     PlantedBug(
         "float32_inside",

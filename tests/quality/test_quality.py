@@ -29,9 +29,9 @@ def ci_settings() -> settings:
     return settings.get_profile("ci")
 
 
-def _verify(kernel, claim):
+def _verify(kernel, claim, **kw):
     start = time.perf_counter()
-    result = ntkverify.verify(kernel, claim.name, settings=ci_settings(), **claim.kwargs())
+    result = ntkverify.verify(kernel, claim.name, settings=ci_settings(), **claim.kwargs(), **kw)
     return result, time.perf_counter() - start
 
 
@@ -55,7 +55,7 @@ def test_registry_is_complete():
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.parametrize("bug", PLANTED, ids=lambda bug: bug.name)
 def test_planted_bug_is_caught_and_shrunk(bug, record_property):
-    result, elapsed = _verify(bug.kernel, bug.claim)
+    result, elapsed = _verify(bug.kernel, bug.claim, **({} if bug.timeout is None else {"kernel_timeout": bug.timeout}))
     failures = result.failures
     record_property("ntk_seconds", round(elapsed, 3))
     record_property("ntk_failed", ",".join(f.property.name for f in failures))

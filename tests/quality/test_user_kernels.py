@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+import ntkverify
+from ntkverify.cli import main
 from ntkverify.properties import get_property
 from ntkverify.properties.cases import KernelCase
 from ntkverify.properties.subjects import Subject
+from ntkverify.properties.verify import UsageError
 from ntkverify.strategies import Dataset
-from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, textbook_for
+from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, kernel_with_depth_argument, textbook_for
 
 pytestmark = pytest.mark.quality
 
@@ -41,3 +45,26 @@ def test_clip_collapses_the_lambda_min_of_a_close_pair_and_is_caught():
             control = Subject(style.__name__, style(SEED_NTK_3), SEED_NTK_3)
             assert prop.check(control, _close_pair(gap, 3)).holds, (style.__name__, gap)
     assert not get_property("diagonal-identity").check(clip, _close_pair(1e-7, 3)).holds
+
+
+PLANTED_FILE = Path(__file__).with_name("planted.py")
+
+
+def _check(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["check", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_wrong_signature_is_one_usage_error_not_eight_failures(capsys):
+    with pytest.raises(UsageError, match=r"kernel_with_depth_argument\(X, L\) cannot be called as kernel\(X\)"):
+        ntkverify.verify(kernel_with_depth_argument, "relu-ntk", depth=2)
+    code, out, err = _check(capsys, f"{PLANTED_FILE}:kernel_with_depth_argument", "--depth", "2")
+    assert code == 2 and out == "", out
+    assert len(err.strip().splitlines()) == 1 and "cannot be called as kernel(X)" in err
+
+
+@pytest.mark.parametrize("given", ["--sigma-w", "--sigma-b"])
+def test_one_sigma_without_the_other_is_a_usage_error(given, capsys):
+    code, _, err = _check(capsys, f"{PLANTED_FILE}:textbook_h_infinity", "--depth", "2", given, "0")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "give both" in err
