@@ -148,4 +148,4 @@ def select(names: Iterable[str] | None = None, kinds: Iterable[str] | None = Non
 
 def _load_builtin() -> None:
     # importing the catalogue modules registers their properties
-    from ntkverify.properties import bound_properties, catalogue, empirical_properties  # noqa: F401
+    from ntkverify.properties import bound_properties, catalogue, empirical_claim, empirical_properties  # noqa: F401

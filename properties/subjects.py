@@ -1,7 +1,8 @@
 """Kernels under test ("subjects") and what they claim to compute ("claims").
 
 A :class:`Claim` says which kernel a function computes — ``relu-ntk``, ``relu-nngp``, ``two-layer-h`` (Du et
-al.'s H∞) or ``psd-kernel`` (no reference) — at which depth (the number of weight matrices) and in which
+al.'s H∞), ``psd-kernel`` (no reference) or ``empirical-ntk`` (a function of a module and X,
+:mod:`ntkverify.properties.empirical_claim`) — at which depth (the number of weight matrices) and in which
 normalisation: without σ_w/σ_b the seed paper's, with them the standard parameterisation with the same σ_w,
 σ_b in every layer, readout included. From the claim follow the reference kernel, the diagonal identity and
 the invariances the kernel must have.
@@ -33,7 +34,7 @@ from ntkverify.tolerances import (
 )
 from ntkverify.validation import check_int, check_nonneg
 
-CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel")
+CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel", "empirical-ntk")
 
 
 class KernelError(Exception):
@@ -92,7 +93,8 @@ class Claim:
 
     @property
     def has_reference(self) -> bool:
-        return self.name != "psd-kernel"
+        """An analytic reference kernel of X (``empirical-ntk`` kernels are compared per module instead)."""
+        return self.name not in ("psd-kernel", "empirical-ntk")
 
     @property
     def homogeneous(self) -> bool:

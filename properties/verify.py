@@ -19,9 +19,11 @@ from pathlib import Path
 
 import torch
 
+from ntkverify.architecture import Architecture
 from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import all_properties
 from ntkverify.properties.diagnosis import diagnose
+from ntkverify.properties.empirical_claim import USER_EMPIRICAL, EmpiricalSubject
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import CallClock, Claim, KernelError, KernelShapeError, Subject
 
@@ -78,11 +80,15 @@ def _check_signature(subject: Subject) -> None:
         signature = inspect.signature(subject.kernel)
     except (TypeError, ValueError):  # no introspectable signature (a C function): the first call decides
         return
-    args = (_PROBE,) if subject.claim.depth is not None else (_PROBE, 1)
+    if subject.claim.name == "empirical-ntk":
+        args, shape = (None, _PROBE), "kernel(model, X)"
+    elif subject.claim.depth is not None:
+        args, shape = (_PROBE,), "kernel(X)"
+    else:
+        args, shape = (_PROBE, 1), "kernel(X, depth)"
     try:
         signature.bind(*args)
     except TypeError as exc:
-        shape = "kernel(X)" if subject.claim.depth is not None else "kernel(X, depth)"
         raise UsageError(f"{subject.name}{signature} cannot be called as {shape}: {exc}") from None
 
 
@@ -91,7 +97,10 @@ def _probe(subject: Subject) -> None:
     entry on a valid case is a finding like any other, reported with its (shrunk) counterexample."""
     _check_signature(subject)
     try:
-        subject(_PROBE, subject.claim.depth or 1)
+        if isinstance(subject, EmpiricalSubject):
+            subject.on(Architecture(2, (3,)).build(torch.Generator().manual_seed(0), device="cpu"), _PROBE[:, :2])
+        else:
+            subject(_PROBE, subject.claim.depth or 1)
     except KernelShapeError as exc:
         raise UsageError(f"first call on a 3×2 input: {exc}") from exc
     except KernelError:
@@ -130,7 +139,8 @@ def make_subject(
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise UsageError(f"kernel timeout must be a number of seconds > 0, got {timeout!r}")
     name = name or getattr(kernel_fn, "__name__", "kernel")
-    return Subject(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
+    kind = EmpiricalSubject if c.name == "empirical-ntk" else Subject
+    return kind(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
 
 
 def verify(
@@ -155,10 +165,11 @@ def verify(
         kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin, timeout=kernel_timeout
     )
     _probe(subject)
+    tag = USER_EMPIRICAL if isinstance(subject, EmpiricalSubject) else USER_KERNEL
     chosen = [
         p
         for p in all_properties()
-        if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
+        if tag in p.kernels and p.applies(subject) and (not properties or p.name in properties)
     ]
     results = [run_property(p, subject, settings=settings) for p in chosen]
     failed = any(not r.ok for r in results)

@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 import ntkverify
 from ntkverify.cli import main
+from ntkverify.profiles import register_profiles
 from ntkverify.properties import get_property
 from ntkverify.properties.cases import KernelCase
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import UsageError
 from ntkverify.strategies import Dataset
+from tests.quality import planted_empirical
 from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, kernel_with_depth_argument, textbook_for
 
 pytestmark = pytest.mark.quality
@@ -68,3 +71,37 @@ def test_wrong_signature_is_one_usage_error_not_eight_failures(capsys):
 def test_one_sigma_without_the_other_is_a_usage_error(given, capsys):
     code, _, err = _check(capsys, f"{PLANTED_FILE}:textbook_h_infinity", "--depth", "2", given, "0")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "give both" in err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the empirical-ntk claim: users' (model, X) -> JJᵀ code (docs/accuracy.md#empirical)
+
+EMPIRICAL_DEFECTS = {
+    "missing_bias_term": "empirical-agreement",
+    "dropped_layer": "empirical-agreement",
+    "float32_accumulation": "empirical-agreement",
+    "sum_over_logits": "empirical-agreement",
+}
+
+
+def _empirical_settings():
+    """The ci profile with 15 examples: each example draws a module and its data (four kinds of module)."""
+    register_profiles()
+    return settings(settings.get_profile("ci"), max_examples=15)
+
+
+@pytest.mark.parametrize("name", sorted(EMPIRICAL_DEFECTS))
+def test_empirical_ntk_defect_is_caught(name):
+    result = ntkverify.verify(getattr(planted_empirical, name), "empirical-ntk", settings=_empirical_settings())
+    failed = {r.property.name: r for r in result.failures}
+    assert EMPIRICAL_DEFECTS[name] in failed, result.summary()
+    case = failed[EMPIRICAL_DEFECTS[name]].counterexample.case
+    assert case.n <= 2 and case.d <= 3, case
+    if name == "sum_over_logits":  # identical for one output: only a module with several outputs shows it
+        assert case.outputs > 1
+
+
+@pytest.mark.parametrize("name", ["jacobian_ntk", "autograd_ntk"])
+def test_correct_empirical_ntk_passes(name):
+    result = ntkverify.verify(getattr(planted_empirical, name), "empirical-ntk", settings=_empirical_settings())
+    assert result.ok and len(result.results) == 4, result.summary()
