@@ -24,8 +24,11 @@ def entry_budget(subject: Subject, case: KernelCase, K: torch.Tensor) -> torch.T
     return subject.claim.entry_tolerances(case.X, subject.depth_for(case.depth), K)
 
 
-def agreement(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str) -> Verdict:
-    """max_ij |A − B|_ij / allowed_ij ≤ 1: one normalised number for an entrywise comparison (margin 1 − ratio)."""
+def agreement(
+    A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str, budget: str = "docs/accuracy.md#budget"
+) -> Verdict:
+    """max_ij |A − B|_ij / allowed_ij ≤ 1: one normalised number for an entrywise comparison (margin 1 − ratio);
+    ``budget`` names where the allowance is derived."""
     diff = (A - B).abs()
     ratio = torch.where(
         allowed > 0, diff / torch.where(allowed > 0, allowed, 1.0), torch.where(diff > 0, torch.inf, 0.0)
@@ -37,12 +40,12 @@ def agreement(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str
     where = "[" + ",".join(map(str, worst)) + "]"
     notes = (
         f"{what}; worst entry {where}: {float(A[worst]):.10g} vs {float(B[worst]):.10g}, {float(diff[worst]):.3g} "
-        f"off; the float64 budget there is {float(allowed[worst]):.3g} (docs/accuracy.md#budget)"
+        f"off; the float64 budget there is {float(allowed[worst]):.3g} ({budget})"
     )
     return Verdict.inequality(float(ratio.max()), 1.0, 0.0, scale=1.0, notes=notes)
 
 
-def _guard(check):
+def guard(check):
     """A kernel that raises or returns a malformed matrix on a valid case fails the check (with the reason)."""
 
     def guarded(subject: Subject, case: KernelCase) -> Verdict:
@@ -56,7 +59,7 @@ def _guard(check):
     return guarded
 
 
-@_guard
+@guard
 def _symmetry(subject, case):
     K = subject(case.X, case.depth)
     return agreement(K, K.T, entry_budget(subject, case, K), "K = Kᵀ")
@@ -74,12 +77,12 @@ def _lambda_min(subject, case, side: str, notes: str) -> Verdict:
     )
 
 
-@_guard
+@guard
 def _psd(subject, case):
     return _lambda_min(subject, case, "lower", "λ_min ≥ 0")
 
 
-@_guard
+@guard
 def _diagonal(subject, case):
     K = subject(case.X, case.depth)
     expected = subject.claim.reference(case.X, subject.depth_for(case.depth)).diagonal().cpu()
@@ -91,7 +94,7 @@ def _diagonal(subject, case):
     )
 
 
-@_guard
+@guard
 def _reference(subject, case):
     K = subject(case.X, case.depth)
     ref = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
@@ -103,7 +106,7 @@ def _permutation_of(n: int) -> torch.Tensor:
     return torch.roll(torch.arange(n - 1, -1, -1), 1)
 
 
-@_guard
+@guard
 def _permutation(subject, case):
     K = subject(case.X, case.depth)
     p = _permutation_of(case.n)
@@ -119,7 +122,7 @@ def _reflection(d: int) -> torch.Tensor:
     return torch.eye(d, dtype=torch.float64) - 2 * torch.outer(v, v)
 
 
-@_guard
+@guard
 def _rotation(subject, case):
     K = subject(case.X, case.depth)
     Kq = subject(case.X @ _reflection(case.d), case.depth)
@@ -131,14 +134,14 @@ def _rotation(subject, case):
     )
 
 
-@_guard
+@guard
 def _scaling(subject, case):
     K = subject(case.X, case.depth)
     K2 = subject(2 * case.X, case.depth)
     return agreement(K2, 4 * K, 8 * entry_budget(subject, case, K), "K(2X) = 4K(X) (c = 2 is exact in binary)")
 
 
-@_guard
+@guard
 def _degenerate_zero(subject, case):
     return _lambda_min(subject, case, "upper", "λ_min = 0 for data with a positively parallel pair or a zero row (A9)")
 
@@ -147,7 +150,7 @@ def _spectrum_text(values: torch.Tensor) -> str:
     return "[" + ", ".join(f"{float(v):.6g}" for v in values) + "]"
 
 
-@_guard
+@guard
 def _lambda_min_agreement(subject, case):
     """|λ_min(K) − λ_min(K_ref)| ≤ ‖B‖₂ + both eigensolvers' errors (docs/accuracy.md#lambda-min).
 

@@ -32,6 +32,7 @@ from ntkverify.architecture import Architecture
 from ntkverify.device import unit_roundoff
 from ntkverify.empirical import empirical_ntk
 from ntkverify.network import MLP
+from ntkverify.properties.catalogue import agreement, guard
 from ntkverify.properties.core import Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject, _as_matrix, _finite
 from ntkverify.properties.timeout import CallExpired, deadline
@@ -142,6 +143,10 @@ class EmpiricalSubject(Subject):
         return _finite(_as_matrix(out, X.shape[0], self.name), self.name)
 
 
+def _agreement_of(A, B, allowed, what):
+    return agreement(A, B, allowed, what, budget="docs/accuracy.md#empirical")
+
+
 def reference(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """The project's empirical NTK: layer-wise for its MLPs, the Jacobian contraction for any other module."""
     if isinstance(model, MLP):
@@ -159,49 +164,22 @@ def entry_budget(model: nn.Module, K_ref: torch.Tensor) -> torch.Tensor:
     return 2 * EMP_ENTRY_FACTOR * D * P * u * torch.sqrt(torch.outer(diag, diag)) + floor
 
 
-def _ratio(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str) -> Verdict:
-    diff = (A - B).abs()
-    ratio = torch.where(
-        allowed > 0, diff / torch.where(allowed > 0, allowed, 1.0), torch.where(diff > 0, torch.inf, 0.0)
-    )
-    if not ratio.numel():
-        return Verdict.inequality(0.0, 1.0, 0.0, scale=1.0, notes=what)
-    worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape))
-    where = "[" + ",".join(map(str, worst)) + "]"
-    notes = (
-        f"{what}; worst entry {where}: {float(A[worst]):.10g} vs {float(B[worst]):.10g}, {float(diff[worst]):.3g} "
-        f"off; the float64 budget there is {float(allowed[worst]):.3g} (docs/accuracy.md#empirical)"
-    )
-    return Verdict.inequality(float(ratio.max()), 1.0, 0.0, scale=1.0, notes=notes)
-
-
-def _guard(check):
-    def guarded(subject, case):
-        try:
-            return check(subject, case)
-        except KernelError as exc:
-            return Verdict.failure(str(exc))
-
-    guarded.__name__, guarded.__doc__ = check.__name__, check.__doc__
-    return guarded
-
-
-@_guard
+@guard
 def _agreement(subject, case):
     model = case.model()
     ref = reference(model, case.X)
     K = subject.on(model, case.X)
-    return _ratio(K, ref, entry_budget(model, ref), "K = JJᵀ of the project's own methods")
+    return _agreement_of(K, ref, entry_budget(model, ref), "K = JJᵀ of the project's own methods")
 
 
-@_guard
+@guard
 def _symmetric(subject, case):
     model = case.model()
     K = subject.on(model, case.X)
-    return _ratio(K, K.T, entry_budget(model, reference(model, case.X)), "K = Kᵀ")
+    return _agreement_of(K, K.T, entry_budget(model, reference(model, case.X)), "K = Kᵀ")
 
 
-@_guard
+@guard
 def _psd(subject, case):
     from ntkverify import spectra
 
@@ -215,14 +193,14 @@ def _psd(subject, case):
     )
 
 
-@_guard
+@guard
 def _permutation(subject, case):
     model = case.model()
     p = torch.roll(torch.arange(case.n - 1, -1, -1), 1)
     K = subject.on(model, case.X)
     Kp = subject.on(model, case.X[p])
     allowed = 2 * entry_budget(model, reference(model, case.X))[p][:, p]
-    return _ratio(Kp, K[p][:, p], allowed, "K(ΠX) = ΠK(X)Πᵀ")
+    return _agreement_of(Kp, K[p][:, p], allowed, "K(ΠX) = ΠK(X)Πᵀ")
 
 
 _COMMON = dict(kind=Kind.DET, kernels=(USER_EMPIRICAL,), strategy=module_cases)
