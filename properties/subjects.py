@@ -81,6 +81,8 @@ class Claim:
             if self.depth not in (None, 2) or self.standard:
                 raise ValueError("claim 'two-layer-h' is Du et al.'s H∞: depth 2, no sigma_w/sigma_b")
             object.__setattr__(self, "depth", 2)
+        if self.name == "empirical-ntk" and (self.depth is not None or self.standard):
+            raise ValueError("claim 'empirical-ntk' takes no depth or sigma_w/sigma_b: the module defines them")
         for name in ("sigma_w", "sigma_b"):
             value = getattr(self, name)
             if value is not None:

@@ -122,12 +122,6 @@ def make_subject(
     per-call time limit in seconds (None: none)."""
     if not callable(kernel_fn):
         raise UsageError(f"kernel must be callable, got {type(kernel_fn).__name__}")
-    if (sigma_w is None) != (sigma_b is None):
-        given, missing = ("sigma_w", "sigma_b") if sigma_b is None else ("sigma_b", "sigma_w")
-        raise UsageError(
-            f"{given} without {missing}: give both (the standard parameterisation, e.g. --sigma-w 1 --sigma-b 0) "
-            "or neither (the seed normalisation)"
-        )
     try:
         if depth is None and claim in ("relu-ntk", "relu-nngp", "psd-kernel"):
             depth = 1 if claim == "psd-kernel" else None
@@ -136,6 +130,12 @@ def make_subject(
         c = Claim(claim, depth, sigma_w, sigma_b)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
+    if (sigma_w is None) != (sigma_b is None):
+        given, missing = ("sigma_w", "sigma_b") if sigma_b is None else ("sigma_b", "sigma_w")
+        raise UsageError(
+            f"{given} without {missing}: give both (the standard parameterisation, e.g. --sigma-w 1 --sigma-b 0) "
+            "or neither (the seed normalisation)"
+        )
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
         raise UsageError(f"kernel timeout must be a number of seconds > 0, got {timeout!r}")
     name = name or getattr(kernel_fn, "__name__", "kernel")
