@@ -159,6 +159,16 @@ def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) 
         return None
 
 
+def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
+    """The reference kernel whose spectrum a λ_min comparison is drawn against (None for other properties)."""
+    if prop.name != "lambda-min-agreement" or subject is None or not hasattr(case, "depth"):
+        return None
+    try:
+        return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+    except Exception:  # a plot must never hide the report
+        return None
+
+
 def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
     """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
     failure, the entrywise error ratios (else None)."""
@@ -377,7 +387,9 @@ def write_report(
             case_record = {"type": None, "description": {"case": repr(case)}, "repr": repr(case), "arrays": []}
         title = f"{label}: observed {verdict.observed:.4g} vs bound {verdict.bound:.4g}"
         _, errors = case_figure_data(prop, subject, case, verdict)
-        png = plots.case_plot(K, verdict, title=title, errors=errors, note=verdict.notes)
+        png = plots.case_plot(
+            K, verdict, title=title, errors=errors, note=verdict.notes, reference=_spectrum_partner(prop, subject, case)
+        )
         write_bytes_atomic(staging / FILES["plot"], png)
         status = "finding" if prop.kind is Kind.CONJ else "failed"
         record = {

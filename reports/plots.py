@@ -54,11 +54,17 @@ def _text(ax, message: str) -> None:
     ax.set_axis_off()
 
 
-def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None) -> None:
+def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None, reference: torch.Tensor | None = None) -> None:
+    """Eigenvalues of K with the verdict's bound; given ``reference``, its eigenvalues beside them instead (a
+    comparison of two spectra, whose verdict is a ratio, not an eigenvalue)."""
     sym = ((K + K.T) / 2).cpu()
     eig = torch.linalg.eigvalsh(sym).numpy()
     ax.plot(np.arange(1, eig.size + 1), eig, "o-", ms=4, label="eigenvalues of (K + Kᵀ)/2")
-    if verdict is not None and math.isfinite(verdict.bound):
+    if reference is not None:
+        ref = torch.linalg.eigvalsh(((reference + reference.T) / 2).cpu()).numpy()
+        ax.plot(np.arange(1, ref.size + 1), ref, "s--", ms=4, mfc="none", label="eigenvalues of K_ref")
+        eig = np.concatenate([eig, ref])
+    elif verdict is not None and math.isfinite(verdict.bound):
         ax.axhline(verdict.bound, color="tab:red", ls="--", label=f"bound ({verdict.side}) {verdict.bound:.4g}")
         if math.isfinite(verdict.observed):
             ax.axhline(verdict.observed, color="tab:orange", ls=":", label=f"observed {verdict.observed:.4g}")
@@ -96,11 +102,11 @@ def _heat(ax, fig, errors: np.ndarray) -> None:
     ax.set_ylabel("i")
 
 
-def _draw_case(ax, fig, K, verdict, errors, note) -> None:
+def _draw_case(ax, fig, K, verdict, errors, note, reference=None) -> None:
     if errors is not None and errors.size:
         _heat(ax, fig, errors)
     elif K is not None and K.numel():
-        _spectrum(ax, K, verdict)
+        _spectrum(ax, K, verdict, reference)
     else:
         _text(ax, note or "no kernel matrix available for this case")
 
@@ -125,10 +131,12 @@ def case_plot(
     title: str,
     errors: np.ndarray | None = None,
     note: str = "",
+    reference: torch.Tensor | None = None,
 ) -> bytes:
-    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map) as PNG bytes."""
+    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map; given ``reference``,
+    both spectra) as PNG bytes."""
     fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
-    _draw_case(ax, fig, K, verdict, errors, note)
+    _draw_case(ax, fig, K, verdict, errors, note, reference)
     fig.suptitle(title, fontsize=9)
     return _png(fig)
 
