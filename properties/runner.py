@@ -170,7 +170,7 @@ def builtin_pairs(properties: list[Property] | None = None) -> list[tuple[Proper
     pairs = []
     for prop in all_properties() if properties is None else properties:
         matching = [s for s in BUILTIN_SUBJECTS.values() if s.name in prop.kernels]
-        if not matching and "user-kernel" not in prop.kernels:
+        if not matching and not any(k.startswith("user-") for k in prop.kernels):  # users' kernels only
             pairs.append((prop, None))
         pairs.extend((prop, s) for s in matching if prop.applies(s))
     return pairs
