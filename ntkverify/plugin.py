@@ -105,18 +105,13 @@ def pytest_generate_tests(metafunc):
     """Parametrise ``ntk_user_property`` over the properties that apply to ``--ntk-kernel`` (as in ``verify``)."""
     if "ntk_user_property" not in metafunc.fixturenames:
         return
-    from ntkverify.properties.core import all_properties
-    from ntkverify.properties.verify import USER_KERNEL
+    from ntkverify.properties.verify import applicable_properties
 
     subject = user_subject(metafunc.config)
     if subject is None:
         params = [pytest.param(None, None, id="no-ntk-kernel", marks=pytest.mark.skip(reason="no --ntk-kernel"))]
     else:
-        params = [
-            pytest.param(p, subject, id=f"{p.name}[{subject.name}]")
-            for p in all_properties()
-            if USER_KERNEL in p.kernels and p.applies(subject)
-        ]
+        params = [pytest.param(p, subject, id=f"{p.name}[{subject.name}]") for p in applicable_properties(subject)]
     metafunc.parametrize("ntk_user_property,ntk_user_subject", params)
 
 

@@ -143,6 +143,12 @@ def make_subject(
     return kind(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
 
 
+def applicable_properties(subject: Subject) -> list:
+    """The registered properties that check a user's kernel with this subject's claim."""
+    tag = USER_EMPIRICAL if isinstance(subject, EmpiricalSubject) else USER_KERNEL
+    return [p for p in all_properties() if tag in p.kernels and p.applies(subject)]
+
+
 def verify(
     kernel_fn: Callable,
     claim: str = "relu-ntk",
@@ -165,12 +171,7 @@ def verify(
         kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin, timeout=kernel_timeout
     )
     _probe(subject)
-    tag = USER_EMPIRICAL if isinstance(subject, EmpiricalSubject) else USER_KERNEL
-    chosen = [
-        p
-        for p in all_properties()
-        if tag in p.kernels and p.applies(subject) and (not properties or p.name in properties)
-    ]
+    chosen = [p for p in applicable_properties(subject) if not properties or p.name in properties]
     results = [run_property(p, subject, settings=settings) for p in chosen]
     failed = any(not r.ok for r in results)
     return VerifyResult(subject, results, accuracy_profile(subject), diagnose(subject) if failed else [])
