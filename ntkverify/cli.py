@@ -32,9 +32,10 @@ def _load_profile(name: str | None) -> str:
 def _check(args) -> int:
     from ntkverify.properties.verify import load_callable, verify
     from ntkverify.reports.counterexample import default_root, write_result_report
+    from ntkverify.reports.summary import write_check_summary
 
     _set_device(None)
-    _load_profile(args.profile)
+    profile = _load_profile(args.profile)
     root = Path(args.report_dir) if args.report_dir else default_root("check")
     writable_folder(root if args.report_dir else root.parent, "--report-dir")
     result = verify(
@@ -45,12 +46,20 @@ def _check(args) -> int:
         sigma_b=args.sigma_b,
         properties=args.property,
         origin=args.kernel,
+        kernel_timeout=args.kernel_timeout,
     )
     print(result.summary())
+    reports = {}
     for failed in result.failures:
-        written = write_result_report(failed, root, found_by="ntkverify check")
+        written = write_result_report(
+            failed, root, found_by="ntkverify check", accuracy=result.accuracy, diagnosis=result.diagnosis
+        )
         if written is not None:
+            reports[failed.label] = written.path
             print(f"counterexample report: {written.path}")
+    command = "ntkverify check " + " ".join(shlex.quote(a) for a in args.argv)
+    write_check_summary(root, result, reports, profile=profile, command=command)
+    print(f"summary: {root / 'index.html'}")
     return 0 if result.ok else 1
 
 
@@ -140,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
     check.add_argument(
         "--property", action="append", help="run only this property (repeatable; a name that matches none is exit 2)"
+    )
+    check.add_argument(
+        "--kernel-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="per-call time limit: a call that takes longer is a finding with its case (default: 60)",
     )
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(

@@ -264,3 +264,113 @@ def limiting_entry_errors(
     gap = torch.sqrt((1 - rho.abs().clamp(max=1.0) ** 2).clamp(min=0.0))
     conditioned = torch.where(gap > 0, eps / (math.pi * torch.where(gap > 0, gap, 1.0)), sqrt_regime)
     return scale * (L * (L + 1) / 2 * eps + L * L * torch.minimum(conditioned, sqrt_regime))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Per-entry budgets of faithful float64 code for a user's kernel (docs/accuracy.md)
+
+#: per-layer rounding allowance of the closed forms (a square root, a division, arccos, sin, cos, a few
+#: products and sums, each within one or two ulps), in units of u (docs/accuracy.md#layers)
+LAYER_ROUNDING = 10
+
+
+def angle_errors(rho: torch.Tensor, err: torch.Tensor | float) -> torch.Tensor:
+    """Bound on ``|arccos(ρ̂) − arccos(ρ)|`` for ``|ρ̂ − ρ| ≤ err`` (clamped to [−1, 1]), entrywise
+    (docs/accuracy.md#arccos-sqrt-u).
+
+    Two bounds, the smaller holds: ``√(2 err)·(1 + err)`` everywhere (arccos is steepest at ±1, where
+    ``arccos(1 − δ) = 2 arcsin √(δ/2) ≤ √(2δ)(1 + δ)``: the √u regime), and ``err/√(1 − (|ρ| + err)²)``
+    while ``|ρ| + err < 1`` (mean value theorem: the slope ``1/√(1 − ξ²)`` on the interval between ρ and ρ̂).
+    The same bound covers an angle taken as ``atan2(√(q_i q_j − c²), c)`` of a rounded variance difference,
+    with ``err`` the correlation error that difference amounts to.
+    """
+    err = torch.as_tensor(err, dtype=rho.dtype, device=rho.device).expand_as(rho)
+    sqrt_regime = torch.sqrt(2 * err) * (1 + err)
+    reach = (rho.abs() + err).clamp(max=1.0)
+    gap = torch.sqrt((1 - reach * reach).clamp(min=0.0))
+    conditioned = torch.where(gap > 0, err / torch.where(gap > 0, gap, 1.0), torch.inf)
+    return torch.minimum(sqrt_regime, conditioned)
+
+
+def _outer_sqrt(q: torch.Tensor) -> torch.Tensor:
+    s = torch.sqrt(q.clamp(min=0.0))
+    return torch.outer(s, s)
+
+
+def arccos_recursion_errors(
+    G: Sequence[torch.Tensor],
+    Gdot: Sequence[torch.Tensor | None],
+    d: int,
+    *,
+    w: float = 2.0,
+    bias: bool = False,
+    dtype: torch.dtype = DEFAULT_DTYPE,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entrywise bounds on the errors of a faithful arccos-based float64 evaluation of a ReLU recursion
+    (docs/accuracy.md#recursion): ``(δK, δG⁽ᴸ⁾)`` for the NTK and the NNGP of depth ``L = len(G)``.
+
+    ``G[l-1]`` is the exact Σ⁽ˡ⁾ (N × N) and ``Gdot[l-1]`` the exact Ġ⁽ˡ⁾ (``Gdot[0]`` None), as returned by
+    :mod:`ntkverify.analytic` (its stable path is exact to a few ulps, far below what is bounded here); ``w``
+    is the weight factor of Ġ = w(π − θ)/(2π) (2 in the seed normalisation, σ_w² in the standard one) and
+    ``bias`` whether σ_b > 0.
+
+    Error model, first order in u, with o_l = √(Σ⁽ˡ⁾_ii Σ⁽ˡ⁾_jj) and ρ_l = Σ⁽ˡ⁾_ij / o_l:
+
+    * layer 1: the correlation fed to arccos has ``|δρ_1| ≤ e_1 = γ_{2d+6}`` (a length-d dot product,
+      γ_d; the two norms or the square roots of the diagonal, γ_d + 3u; the division and the scaling by
+      σ_w²/d and the bias, 3u), on and off the diagonal;
+    * relative error of the diagonal variances: ``r_1 = e_1``, ``r_{l+1} = r_l + δ_l + c u`` (Σ⁽ˡ⁺¹⁾_ii =
+      (w/2) Σ⁽ˡ⁾_ii κ(ρ̂_ii) + σ_b², and κ(1 − δ) ≥ 1 − δ), with ``c = LAYER_ROUNDING``;
+    * the diagonal correlation deviates from 1 by ``δ_l ≤ r_l`` (computed from the same, or separately
+      tracked, variances);
+    * off the diagonal ``e_{l+1} = e_l + δ_l + c u`` without biases: the correlation map has slope κ' ≤ 1,
+      κ(ρ̂_ii) = 1 − O(δ_l) enters the denominator, and the scale √(Σ̂_ii Σ̂_jj) common to the numerator and
+      the denominator cancels; with a bias σ_b² it no longer cancels, and ``e_{l+1} = e_l + 2 r_{l+1} + c u``;
+    * the covariance then has ``|δΣ⁽ˡ⁾_ij| ≤ (e_l + r_l) o_l`` (off the diagonal), ``(δ_l + r_l) o_l`` on it;
+    * the angle error is :func:`angle_errors` (``e_l`` off, ``δ_l`` on the diagonal) plus ``c u``, and
+      ``δĠ⁽ˡ⁺¹⁾ = w δθ_l/(2π) + 2u|Ġ|``: the √u regime near ρ = ±1;
+    * ``K⁽ˡ⁾ = Σ⁽ˡ⁾ + Ġ⁽ˡ⁾ ∘ K⁽ˡ⁻¹⁾`` gives ``δK⁽ˡ⁾ = δΣ⁽ˡ⁾ + |Ġ⁽ˡ⁾| δK⁽ˡ⁻¹⁾ + δĠ⁽ˡ⁾ |K⁽ˡ⁻¹⁾| + 2u|K⁽ˡ⁾|``.
+
+    These are worst cases over the roundings: faithful code sits below them, typically within a factor of
+    a few (measured in ``tests/test_accuracy.py``).
+    """
+    d = check_int(d, "d", 1)
+    u = unit_roundoff(dtype)
+    c = LAYER_ROUNDING * u
+    e = r = delta = gamma(2 * d + 6, dtype)
+    o = _outer_sqrt(G[0].diagonal())
+    eye = torch.eye(o.shape[0], dtype=torch.bool, device=o.device)
+    dS = torch.where(eye, delta + r, e + r) * o
+    K, dK = G[0].abs(), dS
+    for layer in range(1, len(G)):
+        live = o > 0
+        rho = torch.where(live, G[layer - 1] / torch.where(live, o, 1.0), 0.0).clamp(-1.0, 1.0)
+        dtheta = angle_errors(rho, torch.where(eye, delta, e)) + c
+        dGdot = live * (w * dtheta / (2 * math.pi)) + 2 * u * Gdot[layer].abs()
+        r = r + delta + c
+        e, delta = (e + 2 * r + c if bias else e + delta + c), r
+        o = _outer_sqrt(G[layer].diagonal())
+        dS = torch.where(eye, delta + r, e + r) * o
+        K_new = G[layer].abs() + Gdot[layer].abs() * K
+        dK = dS + Gdot[layer].abs() * dK + dGdot * K + 2 * u * K_new
+        K = K_new
+    return dK, dS
+
+
+def stable_recursion_errors(G: Sequence[torch.Tensor], d: int, dtype: torch.dtype = DEFAULT_DTYPE) -> torch.Tensor:
+    """Entrywise error bound of the stable (angle-tracking) evaluation of :mod:`ntkverify.analytic`:
+    ``γ_{2d + 8L} Σ_l o_l`` with o_l = √(Σ⁽ˡ⁾_ii Σ⁽ˡ⁾_jj) (docs/accuracy.md#stable): layer-1 angles from
+    ``2 atan2(‖x̂_i − x̂_j‖, ‖x̂_i + x̂_j‖)`` are O(d u)-accurate everywhere and each layer adds a few ulps
+    relative to o_l, with no √u regime (the cancellation-free update of the angle)."""
+    d = check_int(d, "d", 1)
+    total = sum(_outer_sqrt(g.diagonal()) for g in G)
+    return gamma(2 * d + 8 * len(G), dtype) * total
+
+
+def scale_floor(diagonal: torch.Tensor, d: int, L: int, dtype: torch.dtype = DEFAULT_DTYPE) -> float:
+    """Absolute floor of every entry budget, from the data's scale: ``γ_{d+L} · max_k |K_kk|``
+    (docs/accuracy.md#floor). An entry of a zero or tiny row computed to within rounding of the largest
+    diagonal entry (e.g. 7e-25 where 0 is exact, next to rows of norm 1) is not a failure: code that adds,
+    rescales or shifts rows commits absolute errors of that size, and no kernel property depends on them."""
+    d, L = check_int(d, "d", 1), check_int(L, "L", 1)
+    return gamma(d + L, dtype) * float(diagonal.abs().max()) if diagonal.numel() else 0.0

@@ -105,12 +105,12 @@ def _applies(bound: bounds.Bound):
 
 def bound_case(subject: Subject | None, X: torch.Tensor, depth: int, **kw) -> bounds.Case:
     """The bounds-library case of data ``X``: the engine's kernels, or a user's kernel as the matrix under test
-    (its entry budget from :meth:`~ntkverify.properties.subjects.Claim.entry_errors`)."""
+    (its entry budget from :meth:`~ntkverify.properties.subjects.Claim.entry_tolerances`)."""
     if subject is None:
         return bounds.Case(X, depth, **kw)
     L = subject.depth_for(depth)
     K = subject(X, L)
-    error = float(subject.claim.entry_errors(X, L, K).max())
+    error = float(subject.claim.entry_tolerances(X, L, K).max())
     # the bounds are about a symmetric matrix; an asymmetric kernel fails ``well-formed-symmetric`` instead
     K = (K + K.T) / 2
     return bounds.Case(X, L, kernel=K, kernel_target=subject.claim.target, kernel_error=error, **kw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -58,6 +59,54 @@ def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
     """Cases with an exact degeneracy appended (docs/statements.md#A9): a row 2·x_1 (positively parallel to x_1) or a
     zero row."""
     return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
+
+
+#: angles of the close pairs of :func:`near_degenerate_cases`, from well resolved to the √u regime of arccos
+NEAR_ANGLES = (1e-2, 1e-4, 1e-6, 1e-8)
+#: the configurations of :func:`near_degenerate_cases`, simplest first
+NEAR_CONFIGURATIONS = ("pair", "duplicate", "antipodal", "cluster")
+#: overall scales of the near-degenerate sets: ordinary, and rows far below 1 (where a norm floor shows)
+NEAR_SCALES = (1.0, 1e-13)
+
+
+def near_degenerate_data(configuration: str, angle: float, d: int, extra: int, seed: int, scale: float = 1.0):
+    """A near-degenerate data set (docs/accuracy.md#lambda-min): a unit-scale row x and, per configuration, a
+    row at ``angle`` from it (``pair``), a copy (``duplicate``), a row at π − ``angle`` (``antipodal``), or
+    two rows at ±``angle`` (``cluster``); then ``extra`` generic rows; all times ``scale``. λ_min is smallest,
+    and most sensitive to the √u regime of arccos, on exactly these sets."""
+    if configuration not in NEAR_CONFIGURATIONS:
+        raise ValueError(f"configuration must be one of {NEAR_CONFIGURATIONS}, got {configuration!r}")
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(2, d, dtype=torch.float64, generator=g)
+    x = x / torch.linalg.vector_norm(x)
+    y = y - (y @ x) * x
+    y = y / torch.linalg.vector_norm(y)
+    c, s = math.cos(angle), math.sin(angle)
+    rows = {
+        "pair": [x, c * x + s * y],
+        "duplicate": [x, x.clone()],
+        "antipodal": [x, -(c * x + s * y)],
+        "cluster": [x, c * x + s * y, c * x - s * y],
+    }[configuration]
+    rows += list(torch.randn(extra, d, dtype=torch.float64, generator=g) / math.sqrt(d))
+    return scale * torch.stack(rows)
+
+
+def near_degenerate_cases(subject, *, max_depth: int = 4) -> st.SearchStrategy[KernelCase]:
+    """Cases on :func:`near_degenerate_data` (configuration, angle, d ∈ [2, 6], 0–3 extra rows, seed, scale)
+    at the subject's depth (drawn in [1, max_depth] when its claim fixes none)."""
+    fixed = None if subject is None else subject.claim.depth
+    data = st.builds(
+        near_degenerate_data,
+        st.sampled_from(NEAR_CONFIGURATIONS),
+        st.sampled_from(NEAR_ANGLES),
+        st.integers(2, 6),
+        st.integers(0, 3),
+        st.integers(0, 2**16),
+        st.sampled_from(NEAR_SCALES),
+    )
+    depth = st.just(fixed) if fixed is not None else st.integers(1, max_depth)
+    return st.builds(lambda X, L: KernelCase(Dataset(X, None, None), L), data, depth)
 
 
 class NetworkCase(_Points):

@@ -7,10 +7,12 @@ tolerance is derived from :mod:`ntkverify.tolerances` and explained in its notes
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ntkverify import spectra
-from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases
+from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases, near_degenerate_cases
 from ntkverify.properties.core import Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
@@ -22,23 +24,28 @@ def entry_budget(subject: Subject, case: KernelCase, K: torch.Tensor) -> torch.T
     return subject.claim.entry_tolerances(case.X, subject.depth_for(case.depth), K)
 
 
-def agreement(A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str) -> Verdict:
-    """max_ij |A − B|_ij / allowed_ij ≤ 1: one normalised number for an entrywise comparison (margin 1 − ratio)."""
+def agreement(
+    A: torch.Tensor, B: torch.Tensor, allowed: torch.Tensor, what: str, budget: str = "docs/accuracy.md#budget"
+) -> Verdict:
+    """max_ij |A − B|_ij / allowed_ij ≤ 1: one normalised number for an entrywise comparison (margin 1 − ratio);
+    ``budget`` names where the allowance is derived."""
     diff = (A - B).abs()
     ratio = torch.where(
         allowed > 0, diff / torch.where(allowed > 0, allowed, 1.0), torch.where(diff > 0, torch.inf, 0.0)
     )
     if not ratio.numel():
         return Verdict.inequality(0.0, 1.0, 0.0, scale=1.0, notes=what)
+    ratio = torch.where(torch.isnan(ratio), torch.inf, ratio)
     worst = tuple(int(i) for i in torch.unravel_index(ratio.argmax(), ratio.shape))
+    where = "[" + ",".join(map(str, worst)) + "]"
     notes = (
-        f"{what}; worst entry {worst}: |Δ| = {float(diff[worst]):.3g}, allowed {float(allowed[worst]):.3g} "
-        "(entry budget, tolerances.limiting_entry_errors)"
+        f"{what}; worst entry {where}: {float(A[worst]):.10g} vs {float(B[worst]):.10g}, {float(diff[worst]):.3g} "
+        f"off; the float64 budget there is {float(allowed[worst]):.3g} ({budget})"
     )
     return Verdict.inequality(float(ratio.max()), 1.0, 0.0, scale=1.0, notes=notes)
 
 
-def _guard(check):
+def guard(check):
     """A kernel that raises or returns a malformed matrix on a valid case fails the check (with the reason)."""
 
     def guarded(subject: Subject, case: KernelCase) -> Verdict:
@@ -52,7 +59,7 @@ def _guard(check):
     return guarded
 
 
-@_guard
+@guard
 def _symmetry(subject, case):
     K = subject(case.X, case.depth)
     return agreement(K, K.T, entry_budget(subject, case, K), "K = Kᵀ")
@@ -71,12 +78,12 @@ def _lambda_min(subject, case, side: str, notes: str) -> Verdict:
     )
 
 
-@_guard
+@guard
 def _psd(subject, case):
     return _lambda_min(subject, case, "lower", "λ_min ≥ 0")
 
 
-@_guard
+@guard
 def _diagonal(subject, case):
     K = subject(case.X, case.depth)
     expected = subject.claim.reference(case.X, subject.depth_for(case.depth)).diagonal().cpu()
@@ -84,11 +91,11 @@ def _diagonal(subject, case):
         K.diagonal(),
         expected,
         entry_budget(subject, case, K).diagonal(),
-        "K_ii = K_ref,ii (seed ReLU NTK: K_ii = L‖x_i‖²)",
+        f"K_ii = K_ref,ii: {subject.claim.diagonal_note()}",
     )
 
 
-@_guard
+@guard
 def _reference(subject, case):
     K = subject(case.X, case.depth)
     ref = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
@@ -100,7 +107,7 @@ def _permutation_of(n: int) -> torch.Tensor:
     return torch.roll(torch.arange(n - 1, -1, -1), 1)
 
 
-@_guard
+@guard
 def _permutation(subject, case):
     K = subject(case.X, case.depth)
     p = _permutation_of(case.n)
@@ -116,7 +123,7 @@ def _reflection(d: int) -> torch.Tensor:
     return torch.eye(d, dtype=torch.float64) - 2 * torch.outer(v, v)
 
 
-@_guard
+@guard
 def _rotation(subject, case):
     K = subject(case.X, case.depth)
     Kq = subject(case.X @ _reflection(case.d), case.depth)
@@ -128,16 +135,44 @@ def _rotation(subject, case):
     )
 
 
-@_guard
+@guard
 def _scaling(subject, case):
     K = subject(case.X, case.depth)
     K2 = subject(2 * case.X, case.depth)
     return agreement(K2, 4 * K, 8 * entry_budget(subject, case, K), "K(2X) = 4K(X) (c = 2 is exact in binary)")
 
 
-@_guard
+@guard
 def _degenerate_zero(subject, case):
     return _lambda_min(subject, case, "upper", "λ_min = 0 for data with a positively parallel pair or a zero row (A9)")
+
+
+def _spectrum_text(values: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{float(v):.6g}" for v in values) + "]"
+
+
+@guard
+def _lambda_min_agreement(subject, case):
+    """|λ_min(K) − λ_min(K_ref)| ≤ ‖B‖₂ + both eigensolvers' errors (docs/accuracy.md#lambda-min).
+
+    Weyl: |λ_min(K) − λ_min(K_ref)| ≤ ‖K − K_ref‖₂, and |K − K_ref| ≤ B entrywise (B the entry budget of
+    faithful code, nonnegative) gives ‖K − K_ref‖₂ ≤ ‖|K − K_ref|‖₂ ≤ ‖B‖₂ (the spectral norm is monotone on
+    nonnegative matrices), certified from above by λ_max(B) plus its own error. Each computed λ_min is within
+    10·N·u·‖·‖₂ of the exact one (backward stability, :func:`ntkverify.spectra.spectrum`)."""
+    K = subject(case.X, case.depth)
+    ref = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+    budget = entry_budget(subject, case, ref)
+    mine, theirs = spectra.spectrum((K + K.T) / 2), spectra.spectrum(ref)
+    allowed = spectra.lambda_max(budget).upper + mine.error + theirs.error
+    gap = abs(mine.min().value - theirs.min().value)
+    notes = (
+        f"λ_min(K) = {mine.min().value:.6g}, λ_min(K_ref) = {theirs.min().value:.6g}: {gap:.3g} apart, "
+        f"the float64 budget through Weyl is {allowed:.3g}; spectrum(K) = {_spectrum_text(mine.values)}, "
+        f"spectrum(K_ref) = {_spectrum_text(theirs.values)}"
+    )
+    return Verdict.inequality(
+        gap / allowed if allowed > 0 else (math.inf if gap else 0.0), 1.0, 0.0, scale=1.0, notes=notes
+    )
 
 
 def _has_reference(subject):
@@ -160,7 +195,7 @@ for prop in (
         "K is a finite n×n real matrix and K = Kᵀ",
         "definition of a kernel matrix",
         check=_symmetry,
-        tolerance_rule="entrywise budget (tolerances.limiting_entry_errors)",
+        tolerance_rule="entrywise float64 budget (docs/accuracy.md#budget)",
         **_COMMON,
     ),
     Property(
@@ -185,10 +220,22 @@ for prop in (
         "K agrees entrywise with an independent implementation of the claimed kernel",
         "docs/kernels.md#recursion, #normalisations (NMM21 recursion; CS09 closed forms; DZPS19 H∞)",
         check=_reference,
-        tolerance_rule="2 × entry budget at the data's ρ̄ (docs/tolerances.md#limiting, #inequalities)",
+        tolerance_rule="entry budget: faithful arccos code + reference + data-scale floor (docs/accuracy.md#budget)",
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
+    ),
+    Property(
+        "lambda-min-agreement",
+        "λ_min(K) equals λ_min(K_ref) on near-degenerate data (pairs at angles 1e-2…1e-8, duplicates, "
+        "near-antipodal pairs, clusters) within the float64 budget",
+        "Weyl's inequality; docs/accuracy.md#lambda-min",
+        check=_lambda_min_agreement,
+        kind=Kind.DET,
+        subjects=KERNELS,
+        strategy=near_degenerate_cases,
+        tolerance_rule="‖B‖₂ of the entry budget B (docs/accuracy.md#budget) + both eigensolvers' 10·N·u·‖K‖₂",
+        applies=_has_reference,
     ),
     Property(
         "permutation-equivariance",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ntkverify.properties.subjects import SUBJECTS, USER_KERNEL
+from ntkverify.properties.subjects import SUBJECTS
 from ntkverify.registry import Kind, Registry
 
 
@@ -118,10 +118,6 @@ class Property:
     applies: Callable[[Any], str | None] = field(default=lambda subject: None)
     builds_kernel: bool = False
 
-    @property
-    def for_user_kernels(self) -> bool:
-        return USER_KERNEL in self.subjects
-
     def __post_init__(self):
         unknown = [s for s in self.subjects if s not in SUBJECTS]
         if unknown:
@@ -164,4 +160,4 @@ def select(names: Iterable[str] | None = None, kinds: Iterable[str] | None = Non
 
 def _load_builtin() -> None:
     # importing the catalogue modules registers their properties
-    from ntkverify.properties import bound_properties, catalogue, empirical_properties  # noqa: F401
+    from ntkverify.properties import bound_properties, catalogue, empirical_claim, empirical_properties  # noqa: F401

@@ -1,7 +1,8 @@
 """Kernels under test ("subjects") and what they claim to compute ("claims").
 
 A :class:`Claim` says which kernel a function computes — ``relu-ntk``, ``relu-nngp``, ``two-layer-h`` (Du et
-al.'s H∞) or ``psd-kernel`` (no reference) — at which depth (the number of weight matrices) and in which
+al.'s H∞), ``psd-kernel`` (no reference) or ``empirical-ntk`` (a function of a module and X,
+:mod:`ntkverify.properties.empirical_claim`) — at which depth (the number of weight matrices) and in which
 normalisation: without σ_w/σ_b the seed paper's, with them the standard parameterisation with the same σ_w,
 σ_b in every layer, readout included. From the claim follow the reference kernel, the diagonal identity and
 the invariances the kernel must have.
@@ -15,6 +16,7 @@ Calling a subject validates its output: anything but a finite n × n real matrix
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,12 +26,19 @@ import torch
 from ntkverify import analytic
 from ntkverify.bounds import Target
 from ntkverify.properties import oracle
-from ntkverify.tolerances import limiting_entry_errors
+from ntkverify.properties.timeout import CallExpired, deadline
+from ntkverify.tolerances import (
+    arccos_recursion_errors,
+    limiting_entry_errors,
+    scale_floor,
+    stable_recursion_errors,
+)
 from ntkverify.validation import check_int, check_nonneg
 
-CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel")
+CLAIMS = ("relu-ntk", "relu-nngp", "two-layer-h", "psd-kernel", "empirical-ntk")
 SIGMA_MAX = 1e150  # σ² enters every layer's kernel: beyond ~1.3e154 it overflows float64 before any check
 USER_KERNEL = "user-kernel"
+USER_EMPIRICAL = "user-empirical-ntk"
 
 #: Everything a property can be about: the built-in kernel subjects (:data:`BUILTIN_SUBJECTS`), a user's
 #: kernel, and the engine's own objects that properties build from their cases.
@@ -39,6 +48,7 @@ SUBJECTS = {
     "h-infinity": "Du et al.'s two-layer Gram matrix H_inf",
     "standard-ntk": "the limiting NTK in the standard parameterisation",
     USER_KERNEL: "a user's kernel function, checked against its claim",
+    USER_EMPIRICAL: "a user's empirical-NTK function of (module, X), checked against the project's methods",
     "empirical-ntk": "the empirical NTK Kbar = J J^T of a finite network",
     "feature-matrices": "the feature matrices F_l of a finite network",
     "feature-maps": "the feature maps f_l of a finite network",
@@ -52,6 +62,24 @@ class KernelError(Exception):
 
 class KernelShapeError(KernelError):
     """The kernel returned something that is not an n × n real matrix (wrong type, shape or dtype)."""
+
+
+class KernelTimeout(KernelError):
+    """The kernel did not return within its per-call time limit (``--kernel-timeout``)."""
+
+
+class CallClock:
+    """The per-call limits of one kernel: ``timeout`` for every call until one runs out; after that, so that
+    shrinking a hang takes seconds rather than hours, min(timeout, max(timeout/10, 10 × the slowest call that
+    returned))."""
+
+    def __init__(self, timeout: float | None):
+        self.timeout, self.slowest, self.expired = timeout, 0.0, False
+
+    def limit(self) -> float | None:
+        if self.timeout is None or not self.expired:
+            return self.timeout
+        return min(self.timeout, max(self.timeout / 10, 10 * self.slowest))
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,8 @@ class Claim:
             if self.depth not in (None, 2) or self.standard:
                 raise ValueError("claim 'two-layer-h' is Du et al.'s H∞: depth 2, no sigma_w/sigma_b")
             object.__setattr__(self, "depth", 2)
+        if self.name == "empirical-ntk" and (self.depth is not None or self.standard):
+            raise ValueError("claim 'empirical-ntk' takes no depth or sigma_w/sigma_b: the module defines them")
         for name in ("sigma_w", "sigma_b"):
             value = getattr(self, name)
             if value is not None:
@@ -87,7 +117,8 @@ class Claim:
 
     @property
     def has_reference(self) -> bool:
-        return self.name != "psd-kernel"
+        """An analytic reference kernel of X (``empirical-ntk`` kernels are compared per module instead)."""
+        return self.name not in ("psd-kernel", "empirical-ntk")
 
     @property
     def homogeneous(self) -> bool:
@@ -125,34 +156,49 @@ class Claim:
         layers = self.reference_layers(X, depth)
         return layers.nngp if self.name == "relu-nngp" else layers.K
 
-    def correlations(self, X: torch.Tensor, depth: int) -> torch.Tensor:
-        """ρ̄_ij = max_{l < L} |ρ⁽ˡ⁾_ij| (1 on the diagonal): how close to ±1 the correlations fed to arccos get."""
-        layers = self.reference_layers(X, max(depth, 2))
-        rho_bar = torch.zeros(X.shape[0], X.shape[0], dtype=torch.float64)
-        for G in layers.G[: max(depth - 1, 1)]:
-            G = G.cpu()
-            d = torch.sqrt(G.diagonal().clamp(min=0))
-            outer = torch.outer(d, d)
-            rho = torch.where(outer > 0, G / torch.where(outer > 0, outer, 1.0), 0.0)
-            rho_bar = torch.maximum(rho_bar, rho.abs().clamp(max=1.0))
-        return rho_bar.fill_diagonal_(1.0)
-
-    def entry_errors(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
-        """Entrywise error budget of one implementation of the claimed kernel that may evaluate arccos of
-        correlations: :func:`ntkverify.tolerances.limiting_entry_errors` at each entry's own correlations, with
-        scale √(|K_ii K_jj|) (≥ |K_ij| for a PSD kernel). Without a reference the correlations are unknown and
-        the √u regime (ρ = 1) is assumed everywhere.
-        """
-        diag = K.diagonal().abs()
-        scale = torch.sqrt(torch.outer(diag, diag))
-        L = max(depth, 1)
-        rho = self.correlations(X, L) if self.has_reference else torch.ones_like(K)
-        return limiting_entry_errors(X.shape[1], L, scale, rho)
-
     def entry_tolerances(self, X: torch.Tensor, depth: int, K: torch.Tensor) -> torch.Tensor:
-        """Entrywise allowance for comparing two implementations of the claimed kernel: twice
-        :meth:`entry_errors` (both may evaluate arccos of correlations)."""
-        return 2 * self.entry_errors(X, depth, K)
+        """Entrywise allowance for comparing a computation of the claimed kernel with the reference
+        (docs/accuracy.md#budget): the error bound of faithful arccos-based float64 code
+        (:func:`ntkverify.tolerances.arccos_recursion_errors`, its √u regime near ρ = ±1 included) plus the
+        reference's own error (stable evaluation, or arccos-based where biases route the engine through its
+        general path) plus the absolute floor of the data's scale (:func:`ntkverify.tolerances.scale_floor`).
+        The budget comes from the reference's layers, so a wrong kernel cannot widen its own allowance.
+        Without a reference (``psd-kernel``) the correlations are unknown: the √u regime is assumed
+        everywhere, at the scale √(|K_ii K_jj|) of ``K`` itself.
+        """
+        d, L = X.shape[1], max(depth, 1)
+        if not self.has_reference:
+            diag = K.diagonal().abs()
+            return 2 * limiting_entry_errors(d, L, torch.sqrt(torch.outer(diag, diag)), torch.ones_like(K))
+        layers = self.reference_layers(X, 2 if self.name == "two-layer-h" else L)
+        G = [g.cpu() for g in layers.G]
+        Gdot = [None] + [g.cpu() for g in layers.Gdot[1:]]
+        dK, dG = arccos_recursion_errors(G, Gdot, d, w=self._weight_factor(), bias=bool(self.sigma_b))
+        if self.name == "two-layer-h":  # H∞ = ½ XXᵀ ∘ Ġ⁽²⁾: half of the first-layer term of K⁽²⁾
+            user, reference_diag = dK / 2, (X * X).sum(1).cpu() / 2
+        elif self.name == "relu-nngp":
+            user, reference_diag = dG, G[-1].diagonal()
+        else:
+            user, reference_diag = dK, layers.K.cpu().diagonal()
+        reference = stable_recursion_errors(G, d) if not self.sigma_b else user
+        return user + reference + scale_floor(reference_diag, d, L)
+
+    def diagonal_note(self) -> str:
+        """The closed form of the claimed diagonal, in words (docs/accuracy.md#diagonal)."""
+        if self.name == "two-layer-h":
+            return "H∞_ii = ‖x_i‖²/2 (Du et al. 2019 §3)"
+        if not self.standard:
+            if self.name == "relu-nngp":
+                return "G⁽ᴸ⁾_ii = ‖x_i‖² (seed normalisation)"
+            return f"K⁽ᴸ⁾_ii = L‖x_i‖² = {self.depth or 'L'}‖x_i‖² (seed normalisation, NMM21)"
+        recursion = "q₁ = σ_w²‖x_i‖²/d + σ_b², q_{l+1} = σ_w² q_l/2 + σ_b²"
+        if self.name == "relu-nngp":
+            return f"Σ⁽ᴸ⁾_ii = q_L with {recursion} (standard parameterisation)"
+        return f"Θ_ii = Σ_l q_l (σ_w²/2)^(L−l) with {recursion} (standard parameterisation)"
+
+    def _weight_factor(self) -> float:
+        """w in Ġ = w(π − θ)/(2π): 2 in the seed normalisation (NMM21 eq. (4)), σ_w² in the standard one."""
+        return self._sigmas()["sigma_w"] ** 2 if self.standard else 2.0
 
     def __str__(self) -> str:
         parts = [self.name]
@@ -179,7 +225,10 @@ def _as_matrix(out, n: int, name: str) -> torch.Tensor:
         raise KernelShapeError(f"{name} returned a tensor on the meta device, which holds no values")
     if tuple(out.shape) != (n, n):
         raise KernelShapeError(f"{name} returned shape {tuple(out.shape)}, expected ({n}, {n})")
-    out = out.detach().to(device="cpu", dtype=torch.float64)
+    return out.detach().to(device="cpu", dtype=torch.float64)
+
+
+def _finite(out: torch.Tensor, name: str) -> torch.Tensor:
     if not bool(torch.isfinite(out).all()):
         bad = (~torch.isfinite(out)).nonzero()[0].tolist()
         raise KernelError(f"{name} returned a non-finite entry at {tuple(bad)}")
@@ -200,15 +249,28 @@ class Subject:
     claim: Claim
     reference: Callable[[torch.Tensor, int], torch.Tensor] | None = field(default=None, compare=False)
     origin: str | None = None  # how to load the kernel again: "MODULE:CALLABLE", "path.py:CALLABLE" or None
+    clock: CallClock = field(default_factory=lambda: CallClock(None), compare=False, repr=False)
 
     def depth_for(self, drawn: int) -> int:
         return self.claim.depth if self.claim.depth is not None else drawn
 
     def __call__(self, X: torch.Tensor, depth: int) -> torch.Tensor:
+        return _finite(self.kernel_unchecked(X, depth), self.name)
+
+    def kernel_unchecked(self, X: torch.Tensor, depth: int) -> torch.Tensor:
+        """The kernel's n × n float64 CPU matrix, non-finite entries included (reports show them). A call past
+        the clock's limit raises :class:`KernelTimeout` (:mod:`ntkverify.properties.timeout`)."""
+        limit = self.clock.limit()
+        start = time.perf_counter()
         try:
-            out = self.kernel(X) if self.claim.depth is not None else self.kernel(X, depth)
+            with deadline(limit):
+                out = self.kernel(X) if self.claim.depth is not None else self.kernel(X, depth)
+        except CallExpired:
+            self.clock.expired = True
+            raise KernelTimeout(f"{self.name} did not return within {limit:g} s (the per-call time limit)") from None
         except Exception as exc:  # a user's kernel failing on a valid case is a finding, not a crash
             raise KernelError(f"{self.name} raised {type(exc).__name__}: {exc}") from exc
+        self.clock.slowest = max(self.clock.slowest, time.perf_counter() - start)
         return _as_matrix(out, X.shape[0], self.name)
 
     def reference_kernel(self, X: torch.Tensor, depth: int) -> torch.Tensor:

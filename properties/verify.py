@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from ntkverify.architecture import Architecture
+from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import Property, all_properties
+from ntkverify.properties.diagnosis import diagnose
+from ntkverify.properties.empirical_claim import EmpiricalSubject
 from ntkverify.properties.runner import PropertyResult, run_property
-from ntkverify.properties.subjects import USER_KERNEL, Claim, KernelError, KernelShapeError, Subject
+from ntkverify.properties.subjects import (
+    USER_EMPIRICAL,
+    USER_KERNEL,
+    CallClock,
+    Claim,
+    KernelError,
+    KernelShapeError,
+    Subject,
+)
 
 __all__ = [
     "USER_KERNEL",
@@ -33,6 +46,9 @@ __all__ = [
     "verify",
 ]
 
+#: seconds one call of a user's kernel may take (``--kernel-timeout``): generous, a hang is minutes or forever
+DEFAULT_KERNEL_TIMEOUT = 60.0
+
 
 class UsageError(ValueError):
     """The kernel cannot be checked at all (not importable, not callable, unknown claim, wrong first output)."""
@@ -40,8 +56,14 @@ class UsageError(ValueError):
 
 @dataclass
 class VerifyResult:
+    """Per-property results and, for a claim with a reference, the kernel's accuracy profile
+    (:mod:`ntkverify.properties.accuracy`) and, when it fails, what it computes instead
+    (:mod:`ntkverify.properties.diagnosis`)."""
+
     subject: Subject
     results: list[PropertyResult]
+    accuracy: AccuracyProfile | None = None
+    diagnosis: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +75,9 @@ class VerifyResult:
 
     def summary(self) -> str:
         lines = [f"verify {self.subject}: {'OK' if self.ok else 'FAILED'}"]
+        if self.accuracy is not None:
+            lines.append(f"  {self.accuracy.line()}")
+        lines += [f"  diagnosis: {finding}" for finding in self.diagnosis]
         for r in self.results:
             lines.append(
                 f"  {r.status:8s} {r.property.name:28s} examples={r.examples:<4d} "
@@ -66,11 +91,34 @@ class VerifyResult:
 _PROBE = torch.tensor([[1.0, 0.0], [0.6, 0.8], [-0.5, 0.25]], dtype=torch.float64)
 
 
-def _probe(subject: Subject) -> None:
-    """A wrong type or shape on the very first call is a usage error; an exception or a non-finite entry on a
-    valid case is a finding like any other, reported with its (shrunk) counterexample by the properties."""
+def _check_signature(subject: Subject) -> None:
+    """The kernel must accept the arguments it will get: ``(X)`` when the claim fixes the depth, ``(X, depth)``
+    otherwise. A kernel taking ``(X, L)`` checked with ``--depth`` would otherwise fail every property."""
     try:
-        subject(_PROBE, subject.claim.depth or 1)
+        signature = inspect.signature(subject.kernel)
+    except (TypeError, ValueError):  # no introspectable signature (a C function): the first call decides
+        return
+    if subject.claim.name == "empirical-ntk":
+        args, shape = (None, _PROBE), "kernel(model, X)"
+    elif subject.claim.depth is not None:
+        args, shape = (_PROBE,), "kernel(X)"
+    else:
+        args, shape = (_PROBE, 1), "kernel(X, depth)"
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        raise UsageError(f"{subject.name}{signature} cannot be called as {shape}: {exc}") from None
+
+
+def _probe(subject: Subject) -> None:
+    """A wrong signature, type or shape on the very first call is a usage error; an exception or a non-finite
+    entry on a valid case is a finding like any other, reported with its (shrunk) counterexample."""
+    _check_signature(subject)
+    try:
+        if isinstance(subject, EmpiricalSubject):
+            subject.on(Architecture(2, (3,)).build(torch.Generator().manual_seed(0), device="cpu"), _PROBE[:, :2])
+        else:
+            subject(_PROBE, subject.claim.depth or 1)
     except KernelShapeError as exc:
         raise UsageError(f"first call on a 3×2 input: {exc}") from exc
     except KernelError:
@@ -86,8 +134,10 @@ def make_subject(
     sigma_b: float | None = None,
     name: str | None = None,
     origin: str | None = None,
+    timeout: float | None = None,
 ) -> Subject:
-    """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`)."""
+    """Wrap a user's kernel function with its claim (see :class:`~ntkverify.properties.subjects.Claim`) and its
+    per-call time limit in seconds (None: none)."""
     if not callable(kernel_fn):
         raise UsageError(f"kernel must be callable, got {type(kernel_fn).__name__}")
     try:
@@ -98,7 +148,17 @@ def make_subject(
         c = Claim(claim, depth, sigma_w, sigma_b)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c, origin=origin)
+    if (sigma_w is None) != (sigma_b is None):
+        given, missing = ("sigma_w", "sigma_b") if sigma_b is None else ("sigma_b", "sigma_w")
+        raise UsageError(
+            f"{given} without {missing}: give both (the standard parameterisation, e.g. --sigma-w 1 --sigma-b 0) "
+            "or neither (the seed normalisation)"
+        )
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise UsageError(f"kernel timeout must be a number of seconds > 0, got {timeout!r}")
+    name = name or getattr(kernel_fn, "__name__", "kernel")
+    kind = EmpiricalSubject if c.name == "empirical-ntk" else Subject
+    return kind(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
 
 
 def verify(
@@ -111,22 +171,30 @@ def verify(
     properties: list[str] | None = None,
     settings=None,
     origin: str | None = None,
+    kernel_timeout: float | None = DEFAULT_KERNEL_TIMEOUT,
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
-    Raises :class:`UsageError` when the kernel cannot be checked at all, or when ``properties`` names a property
-    that does not apply to the claim (a typo must not turn a check into one that checks nothing).
+    ``kernel_timeout``: seconds one call of the kernel may take before it counts as hanging (a finding with its
+    case; :mod:`ntkverify.properties.timeout`), None for no limit. Raises :class:`UsageError` when the kernel
+    cannot be checked at all, or when ``properties`` names a property that does not apply to the claim (a typo
+    must not turn a check into one that checks nothing).
     """
-    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
+    subject = make_subject(
+        kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin, timeout=kernel_timeout
+    )
     chosen = select_for(subject, properties)
     _probe(subject)
-    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+    results = [run_property(p, subject, settings=settings) for p in chosen]
+    failed = any(not r.ok for r in results)
+    return VerifyResult(subject, results, accuracy_profile(subject), diagnose(subject) if failed else [])
 
 
 def user_properties(subject: Subject) -> list[Property]:
     """The properties that apply to a user's kernel: the kernel checks of the catalogue and the bounds of the
-    bounds library that hold for the claimed kernel."""
-    return [p for p in all_properties() if p.for_user_kernels and p.applies(subject) is None]
+    bounds library that hold for the claimed kernel (for ``empirical-ntk``, the checks of a module's NTK)."""
+    tag = USER_EMPIRICAL if isinstance(subject, EmpiricalSubject) else USER_KERNEL
+    return [p for p in all_properties() if tag in p.subjects and p.applies(subject) is None]
 
 
 def select_for(subject: Subject, names: list[str] | str | None = None) -> list:

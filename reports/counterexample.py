@@ -34,12 +34,14 @@ import numpy as np
 import torch
 
 from ntkverify.device import default_device
+from ntkverify.properties.accuracy import AccuracyProfile
 from ntkverify.properties.core import Kind, Property, Verdict, get_property
 from ntkverify.properties.runner import Counterexample, PropertyResult
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, Subject
 from ntkverify.reports import plots
 from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
 from ntkverify.reports.exits import InputError
+from ntkverify.reports.explain import explain_case
 from ntkverify.reports.minimize import Minimisation, minimise
 from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
@@ -231,6 +233,16 @@ def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) 
         return None
 
 
+def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
+    """The reference kernel whose spectrum a λ_min comparison is drawn against (None for other properties)."""
+    if prop.name != "lambda-min-agreement" or subject is None or not hasattr(case, "depth"):
+        return None
+    try:
+        return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+    except Exception:  # a plot must never hide the report
+        return None
+
+
 def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
     """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
     failure, the entrywise error ratios (else None)."""
@@ -256,8 +268,106 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _cell(value: float, fmt: str) -> str:
+    """``fmt`` of a number; ``"r"`` is the shortest text that reads back to the same float64."""
+    return repr(float(value)) if fmt == "r" else format(value, fmt)
+
+
+def _table(rows: list[list[Any]], fmt: str) -> list[str]:
+    """A matrix as a markdown table with row and column indices."""
+    n = len(rows[0]) if rows else 0
+    lines = ["| | " + " | ".join(str(j) for j in range(n)) + " |", "|---" * (n + 1) + "|"]
+    for i, row in enumerate(rows):
+        lines.append(f"| **{i}** | " + " | ".join(_cell(unjnum(v), fmt) for v in row) + " |")
+    return lines
+
+
+def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None, diagnosis: list[str]) -> list[str]:
+    if e is None and accuracy is None and not diagnosis:
+        return []
+    lines = ["", "## What is wrong", ""]
+    lines += [f"- diagnosis: {finding}" for finding in diagnosis]
+    if e is not None:
+        lines += [f"- worst entry: {e['in_words']}", f"- the claimed diagonal: {e['diagonal']}"]
+    if accuracy is not None:
+        parts = [
+            f"{name.replace('_', '-')} {unjnum(accuracy[name]['relative_error']):.2g} "
+            f"({unjnum(accuracy[name]['digits']):.1f} digits)"
+            for name in ("off_diagonal", "diagonal", "lambda_min")
+        ]
+        lines.append(
+            f"- accuracy profile (max relative errors on {accuracy['data_sets']} near-degenerate sets, "
+            f"docs/accuracy.md#profile): " + ", ".join(parts)
+        )
+    if e is not None and e["K"] is not None:
+        for title, key, fmt in (
+            ("X (the data, one row per point)", "X", "r"),
+            ("K (the kernel under test)", "K", ".12g"),
+            ("K_ref (the reference)", "K_ref", ".12g"),
+            ("|K − K_ref| / √(K_ref,ii K_ref,jj) (entrywise relative error)", "relative_error", ".2e"),
+        ):
+            lines += ["", f"### {title}", ""] + _table(e[key], fmt)
+    return lines
+
+
+def _verdict_lines(v: dict[str, Any], p: dict[str, Any], found: dict[str, Any]) -> list[str]:
+    observed, bound = unjnum(v["observed"]), unjnum(v["bound"])
+    if observed != observed and bound != bound:  # NaN: the check could not be evaluated on the case
+        return ["", "## Verdict", "", f"- the check could not be evaluated on this case: {v['notes']}"]
+    return [
+        "",
+        "## Verdict",
+        "",
+        f"- observed: {_fmt(observed)} vs bound {_fmt(bound)} ({v['side']} bound)",
+        f"- normalised margin: {_fmt(unjnum(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
+        "−tolerance)",
+        f"- tolerance used: {_fmt(unjnum(v['tolerance']))} — {p['tolerance_rule']}",
+        f"- notes: {v['notes']}",
+        f"- as found: observed {_fmt(unjnum(found['verdict']['observed']))}, "
+        f"margin {_fmt(unjnum(found['verdict']['margin']))}",
+    ]
+
+
+def _applicable_steps(record: dict[str, Any]) -> set[str]:
+    """Minimisation steps that can apply to the case: points and digits always; depth only where the kernel's
+    claim leaves it free; widths only for cases with a network."""
+    steps = {"points", "digits"}
+    subject, case_type = record["subject"], record["case"].get("type")
+    if case_type == "kernel-case":
+        if subject is None or subject["claim"]["depth"] is None:
+            steps.add("depth")
+    elif case_type is not None:
+        steps |= {"depth", "widths"}
+    return steps
+
+
+def _minimisation_lines(record: dict[str, Any]) -> list[str]:
+    m = record["minimisation"]
+    lines = [
+        "",
+        "## Minimisation",
+        "",
+        "- Hypothesis shrinking: done by the runner (the case above started from its final example)",
+    ]
+    if m is None:
+        return lines + ["- not minimised (this case type has no report adapter)"]
+    applicable = _applicable_steps(record)
+    for step in m["steps"]:
+        if step["achieved"] or step["step"] in applicable:
+            lines.append(f"- {step['step']}: {'achieved' if step['achieved'] else 'nothing to do'} — {step['detail']}")
+    if m["n_after"] == 1:
+        lines.append("- 1-minimal: yes (a single point)")
+    else:
+        one = {True: "yes (removing any single point makes the check pass)", False: "no", None: "not verified"}
+        lines.append(
+            f"- 1-minimal: {one[m['one_minimal']]}; {m['checks']} checks"
+            + (" (check budget exhausted)" if m["exhausted"] else "")
+        )
+    return lines
+
+
 def _markdown(record: dict[str, Any]) -> str:
-    p, v, m, c = record["property"], record["verdict"], record["minimisation"], record["case"]
+    p, c = record["property"], record["case"]
     subject = record["subject"]
     lines = [
         f"# Counterexample: {record['label']}",
@@ -282,32 +392,9 @@ def _markdown(record: dict[str, Any]) -> str:
     lines += ["", "## Case (after minimisation)", ""]
     lines += [f"- {k}: {val}" for k, val in c["description"].items() if val is not None]
     lines.append(f"- as found: `{record['found']['case']}`")
-    lines += [
-        "",
-        "## Verdict",
-        "",
-        f"- observed: {_fmt(unjnum(v['observed']))} vs bound {_fmt(unjnum(v['bound']))} ({v['side']} bound)",
-        f"- normalised margin: {_fmt(unjnum(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
-        "−tolerance)",
-        f"- tolerance used: {_fmt(unjnum(v['tolerance']))} — {p['tolerance_rule']}",
-        f"- notes: {v['notes']}",
-        f"- as found: observed {_fmt(unjnum(record['found']['verdict']['observed']))}, "
-        f"margin {_fmt(unjnum(record['found']['verdict']['margin']))}",
-        "",
-        "## Minimisation",
-        "",
-        "- Hypothesis shrinking: done by the runner (the case above started from its final example)",
-    ]
-    if m is None:
-        lines.append("- not minimised (this case type has no report adapter)")
-    else:
-        for step in m["steps"]:
-            lines.append(f"- {step['step']}: {'achieved' if step['achieved'] else 'nothing to do'} — {step['detail']}")
-        one = {True: "yes (removing any single point makes the check pass)", False: "no", None: "not verified"}
-        lines.append(
-            f"- 1-minimal: {one[m['one_minimal']]}; {m['checks']} checks"
-            + (" (check budget exhausted)" if m["exhausted"] else "")
-        )
+    lines += _verdict_lines(record["verdict"], p, record["found"])
+    lines += _explanation_lines(record.get("explanation"), record.get("accuracy"), record.get("diagnosis", []))
+    lines += _minimisation_lines(record)
     lines += ["", "## Files", ""]
     lines += [f"- `{name}`" for name in record["files"].values() if name]
     lines += ["", "## Replay", "", "```", record["replay"]["command"], "```", ""]
@@ -329,8 +416,12 @@ def write_report(
     found_by: str = "ntkverify",
     minimise_case: bool = True,
     max_checks: int = 2000,
+    accuracy: AccuracyProfile | None = None,
+    diagnosis: list[str] | None = None,
 ) -> WrittenReport:
-    """Minimise ``counterexample`` and write its report folder under ``root`` (created if needed)."""
+    """Minimise ``counterexample`` and write its report folder under ``root`` (created if needed).
+    ``accuracy``: the kernel's accuracy profile, stored beside the verdict; ``diagnosis``: what the kernel
+    computes instead of its claim (``ntkverify.properties.diagnosis``)."""
     prop, subject, case, verdict = (
         counterexample.property,
         counterexample.subject,
@@ -373,7 +464,9 @@ def write_report(
             case_record = {"type": None, "description": {"case": repr(case)}, "repr": repr(case), "arrays": []}
         title = f"{label}: observed {verdict.observed:.4g} vs bound {verdict.bound:.4g}"
         _, errors = case_figure_data(prop, subject, case, verdict)
-        png = plots.case_plot(K, verdict, title=title, errors=errors, note=verdict.notes)
+        png = plots.case_plot(
+            K, verdict, title=title, errors=errors, note=verdict.notes, reference=_spectrum_partner(prop, subject, case)
+        )
         write_bytes_atomic(staging / FILES["plot"], png)
         status = "finding" if prop.kind is Kind.CONJ else "failed"
         record = {
@@ -390,6 +483,9 @@ def write_report(
             "verdict": verdict_record(verdict),
             "found": {"case": repr(counterexample.case), "verdict": verdict_record(counterexample.verdict)},
             "minimisation": None if minimised is None else minimised.as_dict(),
+            "explanation": explain_case(subject, case),
+            "accuracy": None if accuracy is None else accuracy.as_dict(),
+            "diagnosis": list(diagnosis or []),
             "files": files,
             "case_sha256": case_sha256,
             "replay": {"command": replay_command(final.resolve()), "replayable": reason is None, "reason": reason},

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from matplotlib import ticker  # noqa: E402
+from matplotlib import colors, ticker  # noqa: E402
 
 from ntkverify.properties.core import Verdict  # noqa: E402
 
@@ -54,11 +54,17 @@ def _text(ax, message: str) -> None:
     ax.set_axis_off()
 
 
-def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None) -> None:
+def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None, reference: torch.Tensor | None = None) -> None:
+    """Eigenvalues of K with the verdict's bound; given ``reference``, its eigenvalues beside them instead (a
+    comparison of two spectra, whose verdict is a ratio, not an eigenvalue)."""
     sym = ((K + K.T) / 2).cpu()
     eig = torch.linalg.eigvalsh(sym).numpy()
     ax.plot(np.arange(1, eig.size + 1), eig, "o-", ms=4, label="eigenvalues of (K + Kᵀ)/2")
-    if verdict is not None and math.isfinite(verdict.bound):
+    if reference is not None:
+        ref = torch.linalg.eigvalsh(((reference + reference.T) / 2).cpu()).numpy()
+        ax.plot(np.arange(1, ref.size + 1), ref, "s--", ms=4, mfc="none", label="eigenvalues of K_ref")
+        eig = np.concatenate([eig, ref])
+    elif verdict is not None and math.isfinite(verdict.bound):
         ax.axhline(verdict.bound, color="tab:red", ls="--", label=f"bound ({verdict.side}) {verdict.bound:.4g}")
         if math.isfinite(verdict.observed):
             ax.axhline(verdict.observed, color="tab:orange", ls=":", label=f"observed {verdict.observed:.4g}")
@@ -77,22 +83,30 @@ def _spectrum(ax, K: torch.Tensor, verdict: Verdict | None) -> None:
 
 
 def _heat(ax, fig, errors: np.ndarray) -> None:
-    finite = np.where(np.isfinite(errors), errors, np.nan)
-    top = np.nanmax(finite) if np.isfinite(finite).any() else 1.0
-    image = ax.imshow(np.where(np.isfinite(errors), errors, top), cmap="magma", interpolation="nearest")
-    fig.colorbar(image, ax=ax, label="|Δ| / allowed  (> 1 violates)")
+    """|Δ| / allowed on a log colour scale (ratios span many decades: 1e-3 is fine, 1e6 a bug); exact zeros are
+    grey, infinite ratios (an allowance of 0 with a nonzero gap) and NaN are marked in their cells."""
+    positive = np.isfinite(errors) & (errors > 0)
+    low = float(errors[positive].min()) if positive.any() else 1e-3
+    high = float(errors[positive].max()) if positive.any() else 1.0
+    norm = colors.LogNorm(vmin=min(low, 0.1), vmax=max(high, 10.0))
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="#cccccc")
+    image = ax.imshow(np.ma.masked_where(~positive, errors), cmap=cmap, norm=norm, interpolation="nearest")
+    fig.colorbar(image, ax=ax, label="|Δ| / allowed, log scale (> 1 violates)")
+    for (i, j), value in np.ndenumerate(errors):
+        if not np.isfinite(value):
+            ax.text(j, i, "NaN" if np.isnan(value) else "∞", ha="center", va="center", color="tab:red", fontsize=8)
     if errors.shape[0] <= 16:
         ax.set_xticks(range(errors.shape[1]))
         ax.set_yticks(range(errors.shape[0]))
-    ax.set_xlabel("j")
+    ax.set_xlabel("j (grey: exact agreement, or the marked ∞ / NaN)")
     ax.set_ylabel("i")
 
 
-def _draw_case(ax, fig, K, verdict, errors, note) -> None:
+def _draw_case(ax, fig, K, verdict, errors, note, reference=None) -> None:
     if errors is not None and errors.size:
         _heat(ax, fig, errors)
     elif K is not None and K.numel():
-        _spectrum(ax, K, verdict)
+        _spectrum(ax, K, verdict, reference)
     else:
         _text(ax, note or "no kernel matrix available for this case")
 
@@ -117,10 +131,12 @@ def case_plot(
     title: str,
     errors: np.ndarray | None = None,
     note: str = "",
+    reference: torch.Tensor | None = None,
 ) -> bytes:
-    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map) as PNG bytes."""
+    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map; given ``reference``,
+    both spectra) as PNG bytes."""
     fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
-    _draw_case(ax, fig, K, verdict, errors, note)
+    _draw_case(ax, fig, K, verdict, errors, note, reference)
     fig.suptitle(title, fontsize=9)
     return _png(fig)
 

@@ -119,9 +119,18 @@ def result_record(entry: Entry, folder: Path | None = None) -> dict[str, Any]:
 
 
 def summary_record(
-    entries: list[Entry], folder: Path, *, profile: str, command: str, elapsed: float, not_run: list[str] = ()
+    entries: list[Entry],
+    folder: Path,
+    *,
+    profile: str,
+    command: str,
+    elapsed: float,
+    not_run: list[str] = (),
+    accuracy: dict | None = None,
 ) -> dict:
-    """The summary of ``entries``; ``not_run`` lists the runs an interrupt prevented (a partial summary)."""
+    """The summary of ``entries``; ``not_run`` lists the runs an interrupt prevented (a partial summary);
+    ``accuracy``: kernel name → accuracy profile record (``ntkverify.properties.accuracy``), for the kernels
+    that have one."""
     counts = {s: sum(e.status == s for e in entries) for s in STATUSES}
     return {
         "schema": SUMMARY_SCHEMA,
@@ -137,7 +146,21 @@ def summary_record(
         "counts": counts,
         "examples": sum(e.result.examples for e in entries),
         "properties": [result_record(e, folder) for e in entries],
+        "accuracy": accuracy or {},
     }
+
+
+def _accuracy_lines(record: dict[str, Any]) -> list[str]:
+    """One line per kernel with a profile: max relative errors and significant digits (docs/accuracy.md#profile)."""
+    lines = []
+    for kernel, a in record.get("accuracy", {}).items():
+        parts = [
+            f"{name.replace('_', '-')} {_fmt_margin(a[name]['relative_error'])} "
+            f"({_fmt_margin(a[name]['digits'])} digits)"
+            for name in ("off_diagonal", "diagonal", "lambda_min")
+        ]
+        lines.append(f"{kernel}: " + ", ".join(parts) + f" on {a['data_sets']} near-degenerate sets")
+    return lines
 
 
 def entry_plot(entry: Entry) -> bytes | None:
@@ -182,6 +205,10 @@ def render_markdown(record: dict[str, Any]) -> str:
         ", ".join(f"{c[s]} {s}" for s in STATUSES),
         "",
     ]
+    accuracy = _accuracy_lines(record)
+    if accuracy:
+        lines += ["## Accuracy (max relative errors, docs/accuracy.md#profile)", ""] + [f"- {a}" for a in accuracy]
+        lines.append("")
     attention = [p for p in record["properties"] if p["status"] in ("failed", "finding", "error")]
     if attention:
         lines += ["## Needs attention", ""]
@@ -264,7 +291,8 @@ def render_html(record: dict[str, Any], images: dict[str, bytes], folder: Path) 
         f"<p><code>{e(record['command'])}</code> — profile {e(record['profile'])}, device {e(env['device'])}, "
         f"torch {e(env['torch'])}, {record['examples']} examples in {record['elapsed_s']:.1f} s</p>"
         f"<p>{e(', '.join(f'{c[s]} {s}' for s in STATUSES))}</p>"
-        "<table><thead><tr><th>property</th><th>kind</th><th>subject</th><th>status</th><th>examples</th>"
+        + "".join(f"<p><b>accuracy</b> {e(line)}</p>" for line in _accuracy_lines(record))
+        + "<table><thead><tr><th>property</th><th>kind</th><th>subject</th><th>status</th><th>examples</th>"
         "<th>failures</th><th>tightest margin</th><th>time (s)</th><th>counterexample</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table><h2>Plots</h2>"
@@ -283,10 +311,13 @@ def write_summary(
     elapsed: float,
     plots_enabled: bool = True,
     not_run: list[str] = (),
+    accuracy: dict | None = None,
 ) -> dict[str, Any]:
     """Write summary.json and summary.md, then index.html (drawing its plots is the slow part: an interrupt
     there writes the page without them and is raised again); returns the summary record."""
-    record = summary_record(entries, folder, profile=profile, command=command, elapsed=elapsed, not_run=not_run)
+    record = summary_record(
+        entries, folder, profile=profile, command=command, elapsed=elapsed, not_run=not_run, accuracy=accuracy
+    )
     write_text_atomic(folder / "summary.json", dumps(record))
     write_text_atomic(folder / "summary.md", render_markdown(record))
     try:
@@ -296,3 +327,13 @@ def write_summary(
         raise
     write_bytes_atomic(folder / "index.html", render_html(record, images, folder).encode("utf-8"))
     return record
+
+
+def write_check_summary(folder: Path, result, reports: dict[str, Path], *, profile: str, command: str) -> dict:
+    """The summary files of ``ntkverify check`` (the same pages as a run's), with the kernel's accuracy profile;
+    ``result`` is a ``VerifyResult``, ``reports`` maps a result's label to its counterexample folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = [Entry(r, report=reports.get(r.label)) for r in result.results]
+    accuracy = {} if result.accuracy is None else {result.subject.name: result.accuracy.as_dict()}
+    elapsed = sum(r.elapsed for r in result.results)
+    return write_summary(folder, entries, profile=profile, command=command, elapsed=elapsed, accuracy=accuracy)

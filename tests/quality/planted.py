@@ -68,6 +68,7 @@ class PlantedBug:
     size at which the bug shows where the shrinker reaches it, else the tier's bound (4, 4); only the tiling
     bug needs more. ``min_size``: (n, d) below which the function equals the correct kernel, so every
     counterexample must have n ≥ min_n and d ≥ min_d (anything smaller would be a false positive).
+    ``diagnosis``: for a kernel that is a nearby kernel in disguise, a phrase of the diagnosis it must get.
     """
 
     name: str
@@ -77,6 +78,8 @@ class PlantedBug:
     caught_by: str | None
     max_size: tuple[int, int]
     min_size: tuple[int, int] = (1, 1)
+    diagnosis: str | None = None  # a phrase the diagnosis must contain (docs/accuracy.md#diagnosis)
+    timeout: float | None = None  # the per-call time limit to check it with (None: verify's default)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -101,7 +104,7 @@ def textbook_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigm
         norms = torch.sqrt(S.diagonal())
         safe = torch.where(norms > 0, norms, 1.0)
         theta = torch.arccos((S / torch.outer(safe, safe)).clamp(-1.0, 1.0))
-        live = torch.outer(norms > 0, norms > 0)
+        live = torch.outer(norms > 0, norms > 0).to(S.dtype)  # a bool factor would promote w2 to float32
         Sdot = w2 * live * (math.pi - theta) / (2 * math.pi)
         S = w2 * torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / (2 * math.pi)
         S = S + b2
@@ -117,6 +120,27 @@ def textbook_h_infinity(X: torch.Tensor) -> torch.Tensor:
     G = X @ X.T
     theta = torch.arccos((G / torch.outer(safe, safe)).clamp(-1.0, 1.0))
     return G * (math.pi - theta) / (2 * math.pi)
+
+
+def atan2_ntk(X: torch.Tensor, depth: int, sigma_w: float | None = None, sigma_b: float | None = None):
+    """The same recursion with angles θ = atan2(√(Σ_iiΣ_jj − Σ_ij²), Σ_ij) of a rounded variance difference (the
+    form neural-tangents-style code uses) and E[σσ] = (√(Σ_iiΣ_jj − Σ_ij²) + (π − θ)Σ_ij)/(2π): no correlation
+    is formed, the diagonal's angle is exactly 0, and near ρ = ±1 the rounded difference puts the angle in the
+    same √u regime as arccos (docs/accuracy.md#arccos-sqrt-u)."""
+    seed = sigma_w is None and sigma_b is None
+    w2 = 2.0 if seed else (1.0 if sigma_w is None else sigma_w) ** 2
+    b2 = 0.0 if seed else (sigma_b or 0.0) ** 2
+    S = X @ X.T if seed else w2 * (X @ X.T) / X.shape[1] + b2
+    K = S
+    for _ in range(depth - 1):
+        q = S.diagonal()
+        sine_part = torch.sqrt((torch.outer(q, q) - S * S).clamp(min=0.0))
+        theta = torch.atan2(sine_part, S)
+        live = torch.outer(q > 0, q > 0).to(S.dtype)  # a bool factor would promote w2 to float32
+        Sdot = w2 * live * (math.pi - theta) / (2 * math.pi)
+        S = w2 * (sine_part + (math.pi - theta) * S) / (2 * math.pi) + b2
+        K = K * Sdot + S
+    return K
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,13 @@ def textbook_for(claim: Claim) -> Callable:
     if claim.name == "two-layer-h":
         return textbook_h_infinity
     return lambda X: textbook_ntk(X, claim.depth, claim.sigma_w, claim.sigma_b)
+
+
+def atan2_for(claim: Claim) -> Callable | None:
+    """The atan2 implementation above wrapped for one claim (None for H∞, which has no recursion)."""
+    if claim.name == "two-layer-h":
+        return None
+    return lambda X: atan2_ntk(X, claim.depth, claim.sigma_w, claim.sigma_b)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -303,6 +334,90 @@ def off_by_one_depth(X):
     return K
 
 
+def clipped_ntk(X, depth=2, low=-1.0, high=1.0, shrink=1.0):
+    """Seed NTK with every correlation multiplied by ``shrink`` and clipped to [low, high] before arccos."""
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(depth - 1):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(shrink * G / np.outer(safe, safe), low, high))
+        Gdot = np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi
+        G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+        K = K * Gdot + G
+    return K
+
+
+def correlation_clip(X):
+    """Correlations clipped to ±(1 − 1e-12) "for stability": θ ≥ 1.4e-6, so every diagonal entry is 4.5e-7‖x‖²
+    too low and a close pair's λ_min collapses."""
+    return clipped_ntk(X, 2, -1 + 1e-12, 1 - 1e-12)
+
+
+def jittered_acos(X):
+    """arccos((1 − 1e-7)·ρ) to keep the argument inside (−1, 1): θ_ii = 4.5e-4."""
+    return clipped_ntk(X, 2, shrink=1 - 1e-7)
+
+
+def norm_floor(X):
+    """Unit rows by ``torch.nn.functional.normalize`` (its norm floor eps = 1e-12), the correlation as their Gram
+    matrix: rows shorter than 1e-12 come out shorter than 1, their correlations shrink towards 0."""
+    U = torch.nn.functional.normalize(X, dim=1)
+    norms = torch.linalg.vector_norm(X, dim=1)
+    theta = torch.arccos((U @ U.T).clamp(-1.0, 1.0))
+    live = torch.outer(norms > 0, norms > 0).to(X.dtype)
+    G = torch.outer(norms, norms) * (torch.sin(theta) + (math.pi - theta) * torch.cos(theta)) / math.pi
+    return (X @ X.T) * live * (math.pi - theta) / math.pi + G
+
+
+def _seed_recursion(X, depth, c_sigma=2.0):
+    """The textbook seed recursion with the factor ``c_sigma`` of Σ = c_σE[σσ], Ġ = c_σE[σ'σ'] (2 for ReLU)."""
+    G = X.numpy() @ X.numpy().T
+    K = G
+    for _ in range(depth - 1):
+        norms = np.sqrt(np.diag(G))
+        safe = np.where(norms > 0, norms, 1.0)
+        theta = np.arccos(np.clip(G / np.outer(safe, safe), -1, 1))
+        Gdot = c_sigma * np.outer(norms > 0, norms > 0) * (np.pi - theta) / (2 * np.pi)
+        G = c_sigma * np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / (2 * np.pi)
+        K = K * Gdot + G
+    return K
+
+
+def missing_factor_two(X):
+    """Σ = E[σσ], Ġ = E[σ'σ'] without the factor c_σ = 2 of the seed normalisation: K⁽³⁾/4."""
+    return _seed_recursion(X, 3, c_sigma=1.0)
+
+
+def inputs_over_d(X):
+    """Inputs scaled by 1/√d "to normalise them" before the seed recursion: K⁽³⁾/d."""
+    return _seed_recursion(X / math.sqrt(X.shape[1]), 3)
+
+
+def one_layer_short(X):
+    """Loops ``range(depth - 2)``: computes K⁽²⁾ for the claimed K⁽³⁾ (hidden layers counted as the depth)."""
+    return _seed_recursion(X, 2)
+
+
+def h_infinity_without_half(X):
+    """H∞ as XXᵀ ∘ Ġ⁽²⁾, the first-layer term of K⁽²⁾, without Du et al.'s ½."""
+    return 2 * textbook_h_infinity(X)
+
+
+def hangs_on_zero_row(X):
+    """A warm-up Newton iteration for 1/‖x‖ per row (a scale estimate) waits for a convergence test that a zero
+    row never passes; the kernel itself is the textbook one."""
+    X = X.numpy()
+    for row in X:
+        n2, s = float(row @ row), 1.0 / (float(np.abs(row).max() or 1.0) * math.sqrt(len(row)))
+        while not (n2 > 0 and abs(n2 * s * s - 1) < 1e-12):
+            s = s * (3 - n2 * s * s) / 2
+    norms = np.linalg.norm(X, axis=1)
+    theta = np.arccos(np.clip((X @ X.T) / np.outer(norms, norms), -1, 1))
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * (np.pi - theta) / np.pi + G
+
+
 def float32_inside(X):
     """The textbook recursion evaluated in float32 (e.g. a model's default dtype) and cast back to float64."""
     return textbook_ntk(X.to(torch.float32), 2).to(torch.float64)
@@ -337,6 +452,11 @@ def finite_width_for_limit(X):
     pre = X @ W1
     F1, B1 = np.maximum(pre, 0.0), (pre > 0) * W2
     return 2 / WIDTH * ((X @ X.T) * (B1 @ B1.T) + F1 @ F1.T)
+
+
+def kernel_with_depth_argument(X, L):
+    """The textbook kernel written as a function of (X, L): checked with a fixed --depth, it is a usage error."""
+    return textbook_ntk(X, L)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -393,7 +513,9 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_2,
         "reference-agreement",
         max_size=(2, 2),
-        min_size=(2, 2),
+        # the diagonal shows it too: a rounded ρ_ii = 1 − O(u) has θ_ii = O(√u), and −sin θ_ii no longer
+        # cancels to O(u) (docs/accuracy.md#diagonal); with d = 1, ρ_ii = 1 exactly
+        min_size=(1, 2),
     ),
     PlantedBug(
         "gdot_pi_plus_theta",
@@ -458,6 +580,78 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_3,
         "diagonal-identity",
         max_size=(1, 1),
+        diagnosis="K equals the depth L+1 kernel",
+    ),
+    PlantedBug(
+        "one_layer_short",
+        "one layer too few: K⁽²⁾ for the claimed K⁽³⁾",
+        one_layer_short,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="K equals the depth L−1 kernel",
+    ),
+    PlantedBug(
+        "missing_factor_two",
+        "the factor c_σ = 2 per layer missing: K⁽³⁾/4",
+        missing_factor_two,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="the factor 2 per layer",
+    ),
+    PlantedBug(
+        "inputs_over_d",
+        "inputs scaled by 1/√d: K⁽³⁾/d",
+        inputs_over_d,
+        SEED_NTK_3,
+        "diagonal-identity",
+        max_size=(1, 2),
+        min_size=(1, 2),
+        diagnosis="1/d = 1/3",
+    ),
+    PlantedBug(
+        "h_infinity_without_half",
+        "H∞ without Du et al.'s ½",
+        h_infinity_without_half,
+        H_INFINITY,
+        "diagonal-identity",
+        max_size=(1, 1),
+        diagnosis="H∞'s ½ missing",
+    ),
+    PlantedBug(
+        "correlation_clip",
+        "correlations clipped to ±(1 − 1e-12): the diagonal 4.5e-7 relative too low",
+        correlation_clip,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "jittered_acos",
+        "arccos((1 − 1e-7)ρ): angles of √(2e-7) where they vanish",
+        jittered_acos,
+        SEED_NTK_2,
+        "diagonal-identity",
+        max_size=(1, 1),
+    ),
+    PlantedBug(
+        "norm_floor",
+        "rows normalised with a norm floor of 1e-12: wrong for rows shorter than that",
+        norm_floor,
+        SEED_NTK_2,
+        "lambda-min-agreement",
+        max_size=(2, 2),
+        min_size=(2, 2),
+    ),
+    PlantedBug(
+        "hangs_on_zero_row",
+        "a convergence loop that never ends on a zero row",
+        hangs_on_zero_row,
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(1, 1),
+        timeout=0.5,
     ),
     PlantedBug(
         "float32_inside",
@@ -498,5 +692,6 @@ CLAIMS: tuple[Claim, ...] = tuple(dict.fromkeys(bug.claim for bug in PLANTED))
 CORRECT: tuple[CorrectKernel, ...] = tuple(
     CorrectKernel(f"{source}[{claim}]", make(claim), claim)
     for claim in CLAIMS
-    for source, make in (("analytic", _reference), ("textbook", textbook_for))
+    for source, make in (("analytic", _reference), ("textbook", textbook_for), ("atan2", atan2_for))
+    if make(claim) is not None
 )
