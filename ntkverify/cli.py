@@ -2,7 +2,8 @@
 counterexample report).
 
 Exit codes: 0 all checks passed (``repro``: the failure is fixed); 1 a check failed (a counterexample was found;
-``repro``: it still fails); 2 usage error.
+``repro``: it still fails); 2 usage error; 3 environment failure (``run --scheduler``: the scheduler cannot be
+reached, or a pair was lost; ``docs/distributed.md``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS
+from ntkverify.reports.executor import add_arguments as executor_arguments
 
 
 def _check(args) -> int:
@@ -61,6 +63,7 @@ def _run(args) -> int:
     from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
+    from ntkverify.reports import executor as executors
     from ntkverify.reports.job import run_pairs
 
     try:
@@ -75,12 +78,18 @@ def _run(args) -> int:
         return 2
     pairs = builtin_pairs(props)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
-    print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
-    outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip())
+    try:
+        with executors.from_arguments(args) as executor:
+            print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
+            outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip(), executor=executor)
+    except executors.ExecutorError as exc:
+        print(f"ntkverify run: {exc.kind}: {exc}", file=sys.stderr)
+        return exc.exit_code
     counts = outcome.record["counts"]
     print(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     print(f"report: {outcome.folder / 'index.html'}")
-    return outcome.exit_code
+    labels = [entry.label for entry in outcome.entries]
+    return executors.report_accounting(executor, labels, "ntkverify run") or outcome.exit_code
 
 
 def _repro(args) -> int:
@@ -106,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
     run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
     run.add_argument("--kind", action="append", choices=("DET", "PROB", "CONJ"), help="property kind (repeatable)")
+    executor_arguments(run)
     run.set_defaults(func=_run)
 
     check = sub.add_parser(
