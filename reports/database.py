@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
+from ntkverify.reports.executor import ExecutorError
+
 SCHEMES = ("redis://", "rediss://")
 KEY_PREFIX = b"ntkverify:"
 PING_TIMEOUT_S = 5.0
@@ -32,6 +34,8 @@ class DatabaseError(Exception):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+    kind = ExecutorError.kind
 
 
 def is_redis(location: str | Path) -> bool:

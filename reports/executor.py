@@ -34,6 +34,7 @@ import os
 import pkgutil
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +162,9 @@ def _attempt(fn, token: str, index: int, item):
 
     get_worker().log_event(TOPIC, {"token": token, "index": index, "pid": os.getpid()})
     import_all()
+    # the worker's event loop draws from the global `random` in its own thread (timing jitter) while an item
+    # runs; Hypothesis sees the global state change under a strategy and warns, although no strategy used it
+    warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
     return fn(item)
 
 

@@ -42,10 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import settings as Settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import ExampleDatabase
 
 from ntkverify.properties.core import Kind, Property
 from ntkverify.properties.runner import PropertyResult, run_property
+from ntkverify.reports import database as databases
+from ntkverify.reports import executor as executors
 from ntkverify.reports import nightly_output
 from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float
 
@@ -173,6 +175,45 @@ def _advance(
         record.status, record.error, record.done = "error", f"{type(exc).__name__}: {exc}"[:2000], True
 
 
+@dataclass(frozen=True)
+class NightSlice:
+    """One pair's share of a night, run on a Dask worker (``docs/distributed.md#nights``).
+
+    Without a budget (``ends_at`` None) the pair runs its ``target`` examples in one round. With one, the pair
+    that starts ``index``-th of ``pairs`` gets the time left until ``ends_at`` (wall clock, ``time.time()``,
+    so clocks of the machines must agree) times ``workers`` over the pairs not yet started, capped at the time
+    left: the in-process rule of the time left over the pairs left, with ``workers`` pairs running at once.
+    Within its share it runs a probe round then search rounds (:func:`_advance`). A pair that starts after
+    ``ends_at`` is not reached."""
+
+    base: Settings
+    database: ExampleDatabase | None
+    target: int
+    pairs: int
+    workers: int
+    ends_at: float | None = None
+
+    def __call__(self, item: tuple[int, tuple[Property, Any]]) -> PairRecord:
+        index, (prop, subject) = item
+        record = PairRecord(prop, subject)
+        run = dict(base=self.base, database=self.database, target=self.target)
+        if self.ends_at is None:
+            _advance(record, deadline=None, **run)
+            return record
+        left = self.ends_at - time.time()
+        if left > 0:
+            share = min(left, left * self.workers / (self.pairs - index))
+            _advance(record, deadline=time.perf_counter() + share, **run)
+        return record
+
+
+def _collected(pair: tuple[Property, Any], outcome) -> PairRecord:
+    """A slice's record, or for a slice the executor lost a record with status ``error`` and the reason."""
+    if isinstance(outcome, executors.Lost):
+        return PairRecord(*pair, status="error", error=f"lost by the executor: {outcome.reason}", done=True)
+    return outcome
+
+
 def run_pairs(
     pairs: Sequence[tuple[Property, Any]],
     *,
@@ -181,12 +222,14 @@ def run_pairs(
     budget_s: float | None = None,
     max_examples: int | None = None,
     log: Log = print,
+    executor: executors.Executor | None = None,
 ) -> list[PairRecord]:
     """Every pair, sharing ``budget_s`` seconds fairly (module docstring). Without a budget each pair runs its
     ``max_examples`` (default: the profile's) in one round. With one, coverage comes first: every pair runs a
     probe round (PROB pairs: their trials) in order; then the time left is shared by the pairs still
     searching, each getting the time left over the number of pairs left. Pairs that the budget did not reach
-    keep status ``not-reached``."""
+    keep status ``not-reached``. With a distributed ``executor`` each pair is one :class:`NightSlice` on its
+    workers."""
     target = max_examples or base.max_examples
     records = [PairRecord(prop, subject) for prop, subject in pairs]
     run = dict(base=base, database=database, target=target)
@@ -197,6 +240,14 @@ def run_pairs(
             f"({r.rounds} rounds), tightest margin {r.tightest_margin:.3g}"
         )
 
+    executors.import_all()  # the same Hypothesis local constants here and on any worker
+    if executor is not None and executor.distributed:
+        ends_at = None if budget_s is None else time.time() + budget_s
+        task = NightSlice(base, database, target, len(pairs), executor.workers, ends_at)
+        records = [_collected(p, outcome) for p, outcome in zip(pairs, executor.map(task, enumerate(pairs)))]
+        for i, r in enumerate(records):
+            report("slice", i, r)
+        return records
     if budget_s is None:
         for i, r in enumerate(records):
             _advance(r, deadline=None, **run)
@@ -326,7 +377,7 @@ class NightConfig:
     """Where a night writes and what it compares with (see :func:`main` for the command-line defaults)."""
 
     output: Path
-    db: Path | None
+    db: Path | str | None  # a folder, or a redis:// URL (ntkverify.reports.database)
     history: Path
     baseline: Path | None = None
     promote: bool = False
@@ -368,16 +419,31 @@ def load_document(path: Path) -> dict[str, Any]:
     return doc
 
 
-def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, base: Settings, log: Log = print) -> Night:
-    """Run the pairs and the benchmarks, compare with the baseline, write every output; module docstring."""
+def run_night(
+    pairs: Sequence[tuple[Property, Any]],
+    config: NightConfig,
+    *,
+    base: Settings,
+    log: Log = print,
+    executor: executors.Executor | None = None,
+) -> Night:
+    """Run the pairs (on ``executor``'s workers if it is distributed) and the benchmarks (here), compare with the
+    baseline, write every output; module docstring. A Redis ``config.db`` that cannot be reached raises
+    :class:`ntkverify.reports.database.DatabaseError` before any pair runs."""
     started, t0 = _now(), time.perf_counter()
+    database = None if config.db is None else databases.open_database(config.db)
     config.output.mkdir(parents=True, exist_ok=True)
-    database = None if config.db is None else DirectoryBasedExampleDatabase(str(config.db))
     prop_budget = config.budget_s
     if prop_budget is not None and config.benchmarks is not None:
         prop_budget *= 1 - BENCH_SHARE
     records = run_pairs(
-        pairs, base=base, database=database, budget_s=prop_budget, max_examples=config.max_examples, log=log
+        pairs,
+        base=base,
+        database=database,
+        budget_s=prop_budget,
+        max_examples=config.max_examples,
+        log=log,
+        executor=executor,
     )
     bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
     if config.benchmarks is not None:
@@ -393,7 +459,7 @@ def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, bas
         "elapsed_s": round(time.perf_counter() - t0, 3),
         "time_budget_s": config.budget_s,
         "profile": {"max_examples": config.max_examples or base.max_examples, "derandomize": base.derandomize},
-        "database": None if config.db is None else str(config.db),
+        "database": None if config.db is None else databases.describe(config.db),
         "environment": environment(),
         "selection": config.selection,
         "properties": [r.as_dict() for r in records],
@@ -438,7 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
         "compared with a baseline night. Exit 1 on any regression.",
     )
     parser.add_argument("--output", type=Path, default=Path("ntk-reports/nightly"), help="folder of tonight's files")
-    parser.add_argument("--db", type=Path, default=None, help="example database (default: OUTPUT/../hypothesis-db)")
+    parser.add_argument(
+        "--db",
+        type=databases.location,
+        default=None,
+        help="example database: a folder (default: OUTPUT/../hypothesis-db) or redis://HOST:PORT/N",
+    )
     parser.add_argument("--history", type=Path, default=None, help="history file (default: OUTPUT/../history.jsonl)")
     parser.add_argument("--baseline", type=Path, default=None, help="a previous night's nightly.json")
     parser.add_argument(
@@ -453,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
     parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
     parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
+    executors.add_arguments(parser)
     return parser
 
 
@@ -482,7 +554,8 @@ def config_from_args(args: argparse.Namespace) -> NightConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``ntkverify nightly``: 0 no regression, 1 regression, 2 usage error."""
+    """``ntkverify nightly``: 0 no regression, 1 regression, 2 usage error, 3 environment failure (a Dask
+    scheduler or Redis server that cannot be reached, a pair lost by the executor)."""
     from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
@@ -497,14 +570,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ntkverify nightly: usage error: {exc}", file=sys.stderr)
         return 2
     load_profile("nightly")
-    night = run_night(builtin_pairs(props), config, base=Settings.get_profile("nightly"))
+    pairs = builtin_pairs(props)
+    try:
+        databases.open_database(config.db)  # a Redis server is checked before the cluster starts
+        with executors.from_arguments(args) as executor:
+            night = run_night(pairs, config, base=Settings.get_profile("nightly"), executor=executor)
+    except (executors.ExecutorError, databases.DatabaseError) as exc:
+        print(f"ntkverify nightly: {exc.kind}: {exc}", file=sys.stderr)
+        return exc.exit_code
     doc = night.document
     for r in doc["comparison"]["regressions"]:
         print(f"REGRESSION {r['kind']}: {r['name']}: {r['before']} -> {r['after']} ({r['detail'][:200]})")
     print(f"{len(doc['comparison']['regressions'])} regressions; report: {night.files['html']}")
     if night.promoted:
         print(f"promoted to baseline: {config.baseline}")
-    return night.exit_code
+    lost = executors.report_accounting(executor, [label_of(*pair) for pair in pairs], "ntkverify nightly")
+    return lost or night.exit_code
 
 
 if __name__ == "__main__":
