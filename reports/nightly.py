@@ -21,6 +21,10 @@ ones after it), in rounds sized from the measured seconds per example with a :da
 at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
 benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
 
+On a Dask cluster (``--workers N`` or ``--scheduler ADDRESS``, :mod:`ntkverify.reports.executor`) each pair is
+one task with its slice of the budget (:class:`NightSlice`); the example database may then be shared through
+Redis (``--db redis://HOST:PORT/N``, :mod:`ntkverify.reports.database`). This process still writes every file.
+
 Sizes: under the ``nightly`` profile the strategies' default bounds grow (n, d and widths doubled, depth + 2;
 :mod:`ntkverify.strategies.core`), so a night explores larger cases than CI as well as more of them.
 """
