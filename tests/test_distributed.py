@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 import torch
 from hypothesis import settings as Settings
-from hypothesis import strategies as st
 
 from ntkverify import cli
 from ntkverify.profiles import load_profile
-from ntkverify.properties.core import Kind, Property, Verdict, select
+from ntkverify.properties.core import Verdict, select
 from ntkverify.properties.runner import builtin_pairs
 from ntkverify.reports import database as databases
 from ntkverify.reports import executor as executors
 from ntkverify.reports import job, nightly
+from tests.test_nightly import at_most, integer_property
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install ntkverify[distributed])")
 
@@ -140,25 +140,12 @@ def test_night_on_the_cluster_gives_the_same_records(scheduler, one_thread):
 # Faults
 
 
-def slow_check(subject, x: int) -> Verdict:
+def slow_at_most_a_million(x: int) -> Verdict:
     time.sleep(SLOW_EXAMPLE_S)
-    return Verdict.inequality(x, 10**6, 0.0, scale=10**6)
+    return at_most(10**6)(x)
 
 
-def integers(subject):
-    return st.integers(0, 10**6)
-
-
-SLOW = Property(
-    name="planted:slow",
-    statement="x <= 10^6, slowly",
-    citation="none",
-    kind=Kind.DET,
-    kernels=(),
-    tolerance_rule="exact",
-    check=slow_check,
-    strategy=integers,
-)
+SLOW = integer_property("planted:slow", slow_at_most_a_million)  # travels to the workers by cloudpickle
 
 
 def _kill_first_attempt(address: str, index: int, since: int, killed: list[int]) -> None:
@@ -234,21 +221,7 @@ def test_a_failure_stored_in_redis_is_replayed_first_by_the_next_night(tmp_path,
     load_profile("nightly")
     base = Settings(Settings.get_profile("nightly"), max_examples=200)
     seen: list[int] = []
-
-    def at_most_999(subject, x):
-        seen.append(x)
-        return Verdict.inequality(x, 999, 0.0, scale=999)
-
-    failing = Property(
-        name="planted:redis-replay",
-        statement="x <= 999",
-        citation="none",
-        kind=Kind.DET,
-        kernels=(),
-        tolerance_rule="exact",
-        check=at_most_999,
-        strategy=integers,
-    )
+    failing = integer_property("planted:redis-replay", at_most(999), seen)
     first = nightly.run_night([(failing, None)], _night_config(tmp_path, "first", redis_url), base=base, log=str)
     assert first.document["properties"][0]["status"] == "failed" and first.document["database"] == redis_url
     seen.clear()
