@@ -100,9 +100,6 @@ class Accounting:
             f"{self.count('retried')} retried, {self.count('lost')} lost"
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"where": self.where, "items": [vars(a) for a in self.accounts]}
-
 
 def _reason(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]

@@ -155,7 +155,7 @@ def _kill_first_attempt(address: str, index: int, since: int, killed: list[int])
         while time.monotonic() < deadline:
             for _, msg in client.get_events(executors.TOPIC)[since:]:
                 if msg["index"] == index:
-                    time.sleep(5 * SLOW_EXAMPLE_S)  # a few examples into the pair
+                    time.sleep(2 * SLOW_EXAMPLE_S)  # a couple of examples into the pair
                     os.kill(msg["pid"], signal.SIGKILL)
                     killed.append(msg["pid"])
                     return
