@@ -204,11 +204,14 @@ class NightSlice:
         if self.ends_at is None:
             _advance(record, deadline=None, **run)
             return record
-        left = self.ends_at - time.time()
-        if left > 0:
-            share = min(left, left * self.workers / (self.pairs - index))
+        share = self.share(index, self.ends_at - time.time())
+        if share > 0:
             _advance(record, deadline=time.perf_counter() + share, **run)
         return record
+
+    def share(self, index: int, left: float) -> float:
+        """Seconds for the ``index``-th pair when ``left`` seconds of the night are left (0: not reached)."""
+        return max(0.0, min(left, left * self.workers / (self.pairs - index)))
 
 
 def _collected(pair: tuple[Property, Any], outcome) -> PairRecord:

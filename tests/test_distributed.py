@@ -136,6 +136,17 @@ def test_night_on_the_cluster_gives_the_same_records(scheduler, one_thread):
     assert strip(here) == strip(there) and all(r.status == "passed" for r in there)
 
 
+def test_night_slice_gets_the_time_left_over_the_pairs_left():
+    load_profile("nightly")
+    base = Settings(Settings.get_profile("nightly"), database=None)
+    task = nightly.NightSlice(base, None, target=7, pairs=4, workers=2, ends_at=time.time() - 1)
+    assert [task.share(i, 60.0) for i in range(4)] == [30.0, 40.0, 60.0, 60.0] and task.share(0, -1.0) == 0
+    fast = integer_property("planted:fast", at_most(10**6))
+    assert task((0, (fast, None))).status == "not-reached"  # started after the night's end
+    unbudgeted = nightly.NightSlice(base, None, target=7, pairs=4, workers=2)((3, (fast, None)))
+    assert unbudgeted.status == "passed" and unbudgeted.examples == 7 and unbudgeted.rounds == 1
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Faults
 
