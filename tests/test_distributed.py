@@ -1,9 +1,10 @@
 """Runs on Dask and failures shared through Redis, with real components started here: a ``LocalCluster`` of two
 worker processes reached through its scheduler address, and a ``redis-server`` on a free port of 127.0.0.1
 without persistence. A cluster run gives the same results as the in-process run; a worker killed in the middle
-of a pair loses nothing (the pair is retried and recorded once); a night stores a planted failure in Redis and
-the next night, on a fresh output folder, replays it first; a scheduler or Redis server that cannot be reached
-is a one-line error before any work (exit status 3), a malformed address a usage error (2)."""
+of a pair loses nothing (the pair is retried and recorded once); a failure that a worker stores in Redis is
+replayed first by the next night, on a fresh output folder in another process; a scheduler or Redis server
+that cannot be reached is a one-line error before any work (exit status 3), a malformed address a usage error
+(2)."""
 
 from __future__ import annotations
 
@@ -151,6 +152,77 @@ def test_night_slice_gets_the_time_left_over_the_pairs_left():
 # Faults
 
 
+def test_an_item_that_keeps_raising_is_lost_with_its_reason(scheduler):
+    with executors.open_executor(scheduler=scheduler) as executor:
+        results = executor.map(int, ["1", "x", "3"])
+    assert results[0] == 1 and results[2] == 3 and isinstance(results[1], executors.Lost)
+    lost = executor.accounting.lost
+    assert [a.index for a in lost] == [1] and lost[0].attempts == executors.RETRIES + 1
+    assert "ValueError: invalid literal" in lost[0].reason
+    in_process = executors.InProcess()
+    assert in_process.map(int, ["1", "x"])[1] == results[1] and in_process.accounting.count("lost") == 1
+
+
+def test_scheduler_errors_are_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1.0)
+    out = tmp_path / "reports"
+    closed = f"tcp://127.0.0.1:{_free_port()}"
+    for args, code in (
+        (["--scheduler", closed], 3),
+        (["--scheduler", "tcp://host:port"], 2),
+        (["--scheduler", "carrier-pigeon://host:1"], 2),
+        (["--workers", "0"], 2),
+    ):
+        assert cli.main(["run", "--property", "psd", "--output", str(out), *args]) == code
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "Traceback" not in err and ("usage" if code == 2 else "environment") in err
+    assert not out.exists()  # no work started
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Redis
+
+
+def _night_config(tmp_path: Path, name: str, db: str) -> nightly.NightConfig:
+    return nightly.NightConfig(output=tmp_path / name / "out", db=db, history=tmp_path / name / "history.jsonl")
+
+
+def test_a_failure_a_worker_stored_in_redis_is_replayed_first_by_the_next_night(tmp_path, redis_url, scheduler):
+    load_profile("nightly")
+    base = Settings(Settings.get_profile("nightly"), max_examples=200)
+    seen: list[int] = []
+    failing = integer_property("planted:redis-replay", at_most(999), seen)
+    with executors.open_executor(scheduler=scheduler) as executor:  # found and stored by a worker
+        first = nightly.run_night(
+            [(failing, None)], _night_config(tmp_path, "first", redis_url), base=base, log=str, executor=executor
+        )
+    assert first.document["properties"][0]["status"] == "failed" and first.document["database"] == redis_url
+    assert not seen  # the search ran on the worker
+    second = nightly.run_night([(failing, None)], _night_config(tmp_path, "second", redis_url), base=base, log=str)
+    assert second.document["properties"][0]["status"] == "failed" and seen[0] == 1000  # replayed first
+    assert not (tmp_path / "second" / "hypothesis-db").exists()  # nothing stored on this machine
+
+
+def test_redis_database_travels_as_its_url_and_errors_are_one_line(redis_url, capsys):
+    db = databases.open_database(redis_url)
+    copy = pickle.loads(pickle.dumps(db))
+    db.save(b"key", b"value")
+    assert list(copy.fetch(b"key")) == [b"value"]
+    assert databases.describe("redis://:secret@example.org:6379/0") == "redis://:***@example.org:6379/0"
+    closed = f"redis://127.0.0.1:{_free_port()}/0"
+    for url, code in ((closed, 3), ("redis://127.0.0.1:x/0", 2), ("redis://127.0.0.1:1/zero", 2)):
+        with pytest.raises(databases.DatabaseError) as info:
+            databases.open_database(url)
+        assert info.value.exit_code == code
+    assert nightly.main(["--db", closed, "--no-benchmarks", "--property", "psd"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ntkverify nightly: environment error: cannot reach Redis") and "\n" not in err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A killed worker (last: its replacement would make the next test wait for its start)
+
+
 def slow_at_most_a_million(x: int) -> Verdict:
     time.sleep(SLOW_EXAMPLE_S)
     return at_most(10**6)(x)
@@ -191,67 +263,3 @@ def test_a_worker_killed_mid_pair_loses_nothing(tmp_path, scheduler):
     records = _records(outcome.folder.parent)
     assert [r["label"] for r in records] == [p.name if s is None else f"{p.name}[{s.name}]" for p, s in pairs]
     assert all(r["status"] == "passed" for r in records) and records[0]["examples"] == 20  # recorded once
-
-
-def test_an_item_that_keeps_raising_is_lost_with_its_reason(scheduler):
-    with executors.open_executor(scheduler=scheduler) as executor:
-        results = executor.map(int, ["1", "x", "3"])
-    assert results[0] == 1 and results[2] == 3 and isinstance(results[1], executors.Lost)
-    lost = executor.accounting.lost
-    assert [a.index for a in lost] == [1] and lost[0].attempts == executors.RETRIES + 1
-    assert "ValueError: invalid literal" in lost[0].reason
-    in_process = executors.InProcess()
-    assert in_process.map(int, ["1", "x"])[1] == results[1] and in_process.accounting.count("lost") == 1
-
-
-def test_scheduler_errors_are_one_line_before_any_work(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1.0)
-    out = tmp_path / "reports"
-    closed = f"tcp://127.0.0.1:{_free_port()}"
-    for args, code in (
-        (["--scheduler", closed], 3),
-        (["--scheduler", "tcp://host:port"], 2),
-        (["--scheduler", "carrier-pigeon://host:1"], 2),
-        (["--workers", "0"], 2),
-    ):
-        assert cli.main(["run", "--property", "psd", "--output", str(out), *args]) == code
-        err = capsys.readouterr().err.strip()
-        assert "\n" not in err and "Traceback" not in err and ("usage" if code == 2 else "environment") in err
-    assert not out.exists()  # no work started
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Redis
-
-
-def _night_config(tmp_path: Path, name: str, db: str) -> nightly.NightConfig:
-    return nightly.NightConfig(output=tmp_path / name / "out", db=db, history=tmp_path / name / "history.jsonl")
-
-
-def test_a_failure_stored_in_redis_is_replayed_first_by_the_next_night(tmp_path, redis_url):
-    load_profile("nightly")
-    base = Settings(Settings.get_profile("nightly"), max_examples=200)
-    seen: list[int] = []
-    failing = integer_property("planted:redis-replay", at_most(999), seen)
-    first = nightly.run_night([(failing, None)], _night_config(tmp_path, "first", redis_url), base=base, log=str)
-    assert first.document["properties"][0]["status"] == "failed" and first.document["database"] == redis_url
-    seen.clear()
-    second = nightly.run_night([(failing, None)], _night_config(tmp_path, "second", redis_url), base=base, log=str)
-    assert second.document["properties"][0]["status"] == "failed" and seen[0] == 1000  # replayed first
-    assert not (tmp_path / "second" / "hypothesis-db").exists()  # nothing stored on this machine
-
-
-def test_redis_database_travels_as_its_url_and_errors_are_one_line(redis_url, capsys):
-    db = databases.open_database(redis_url)
-    copy = pickle.loads(pickle.dumps(db))
-    db.save(b"key", b"value")
-    assert list(copy.fetch(b"key")) == [b"value"]
-    assert databases.describe("redis://:secret@example.org:6379/0") == "redis://:***@example.org:6379/0"
-    closed = f"redis://127.0.0.1:{_free_port()}/0"
-    for url, code in ((closed, 3), ("redis://127.0.0.1:x/0", 2), ("redis://127.0.0.1:1/zero", 2)):
-        with pytest.raises(databases.DatabaseError) as info:
-            databases.open_database(url)
-        assert info.value.exit_code == code
-    assert nightly.main(["--db", closed, "--no-benchmarks", "--property", "psd"]) == 3
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("ntkverify nightly: environment error: cannot reach Redis") and "\n" not in err
