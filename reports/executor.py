@@ -150,7 +150,8 @@ def import_all() -> None:
         package = importlib.import_module(name)
         for module in pkgutil.iter_modules(package.__path__):
             if not module.name.startswith("test_"):
-                importlib.import_module(f"{name}.{module.name}")
+                with contextlib.suppress(ImportError):  # a module of an optional extra that is not installed
+                    importlib.import_module(f"{name}.{module.name}")
 
 
 def _attempt(fn, token: str, index: int, item):
