@@ -152,13 +152,17 @@ def test_night_slice_gets_the_time_left_over_the_pairs_left():
 # Faults
 
 
-def test_an_item_that_keeps_raising_is_lost_with_its_reason(scheduler):
+def test_an_item_that_keeps_raising_is_lost_with_its_reason(scheduler, capsys):
     with executors.open_executor(scheduler=scheduler) as executor:
         results = executor.map(int, ["1", "x", "3"])
     assert results[0] == 1 and results[2] == 3 and isinstance(results[1], executors.Lost)
     lost = executor.accounting.lost
     assert [a.index for a in lost] == [1] and lost[0].attempts == executors.RETRIES + 1
     assert "ValueError: invalid literal" in lost[0].reason
+    assert executors.report_accounting(executor, ["one", "x", "three"], "job") == 3  # incomplete: exit 3
+    out = capsys.readouterr().out
+    assert "3 items on the scheduler at" in out and "1 lost" in out
+    assert f"lost x after {executors.RETRIES + 1} attempts" in out
     in_process = executors.InProcess()
     assert in_process.map(int, ["1", "x"])[1] == results[1] and in_process.accounting.count("lost") == 1
 
