@@ -3,7 +3,8 @@ counterexample report), ``list`` (the properties with their citations), ``nightl
 
 Every command runs under one exit-code contract (:mod:`ntkverify.reports.exits`): 0 all checks hold; 1 a
 counterexample, a regression, or a failure that still reproduces; 2 usage or input error; 3 environment or
-internal failure (one line on stderr, the traceback in a log file).
+internal failure (one line on stderr, the traceback in a log file; ``run --scheduler``: the
+scheduler cannot be reached, or a pair was lost: docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS, SUBJECTS
+from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
 
 
@@ -76,6 +78,7 @@ def _run(args) -> int:
     from ntkverify.device import default_device
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
+    from ntkverify.reports import executor as executors
     from ntkverify.reports.job import run_pairs
 
     _set_device(args.device)
@@ -86,12 +89,18 @@ def _run(args) -> int:
     writable_folder(args.output, "--output")
     pairs = builtin_pairs(props)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
-    print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
-    outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip())
+    try:
+        with executors.from_arguments(args) as executor:
+            print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
+            outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip(), executor=executor)
+    except executors.ExecutorError as exc:
+        print(f"ntkverify run: {exc.kind}: {exc}", file=sys.stderr)
+        return exc.exit_code
     counts = outcome.record["counts"]
     print(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     print(f"report: {outcome.folder / 'index.html'}")
-    return outcome.exit_code
+    labels = [entry.label for entry in outcome.entries]
+    return executors.report_accounting(executor, labels, "ntkverify run") or outcome.exit_code
 
 
 def _repro(args) -> int:
@@ -132,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
     run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
     run.add_argument("--kind", action="append", choices=("DET", "PROB", "CONJ"), help="property kind (repeatable)")
+    executor_arguments(run)
     run.set_defaults(func=_run)
 
     check = sub.add_parser(

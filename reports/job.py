@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports.counterexample import write_result_report
+from ntkverify.reports.executor import Executor, Lost, import_all
 from ntkverify.reports.store import append_jsonl, new_run_folder, signals_deferred
 from ntkverify.reports.summary import Entry, result_record, write_summary
 
@@ -66,6 +67,30 @@ class Progress:
         self._write(("\r\x1b[K" if self.tty else "") + line + "\n")
 
 
+def run_entry(prop, subject, runner: Callable[..., PropertyResult] = run_property) -> Entry:
+    """One pair's entry; a property that cannot run at all is reported (status ``error``) and fails the run."""
+    try:
+        return Entry(runner(prop, subject))
+    except Exception as exc:
+        return Entry.from_exception(PropertyResult(prop, subject), exc)
+
+
+@dataclass(frozen=True)
+class PairTask:
+    """:func:`run_entry` on a Dask worker (``docs/distributed.md``). It loads the run's Hypothesis profile there,
+    since a worker is a fresh process; under a derandomised profile each pair has its own fixed seed, so a
+    worker finds exactly what this process would."""
+
+    profile: str
+    runner: Callable[..., PropertyResult] = run_property
+
+    def __call__(self, pair: tuple[Any, Any]) -> Entry:
+        from ntkverify.profiles import load_profile
+
+        load_profile(self.profile)
+        return run_entry(*pair, runner=self.runner)
+
+
 @dataclass
 class RunOutcome:
     folder: Path
@@ -87,20 +112,24 @@ def run_pairs(
     tty: bool | None = None,
     runner: Callable[..., PropertyResult] = run_property,
     plots: bool = True,
+    executor: Executor | None = None,
 ) -> RunOutcome:
-    """Run ``pairs`` and write ``output/run-<UTC time>/`` (the Hypothesis profile must already be loaded)."""
+    """Run ``pairs`` and write ``output/run-<UTC time>/`` (the Hypothesis profile must already be loaded). With a
+    distributed ``executor`` the pairs run on its workers and this process, once it has their results, writes
+    every file; a pair the executor lost is an entry with status ``error`` and the reason."""
     folder = new_run_folder(Path(output), "run")
     progress = Progress(len(pairs), stream, tty)
     labels = [prop.name if subject is None else f"{prop.name}[{subject.name}]" for prop, subject in pairs]
     entries: list[Entry] = []
     summary = dict(profile=profile, command=command)
+    import_all()  # the same Hypothesis local constants here and on any worker
     try:
+        remote = iter(executor.map(PairTask(profile, runner), pairs)) if executor and executor.distributed else None
         for (prop, subject), label in zip(pairs, labels):
             progress.begin(label)
-            try:
-                entry = Entry(runner(prop, subject))
-            except Exception as exc:  # a property that cannot run at all is reported, and fails the run
-                entry = Entry.from_exception(PropertyResult(prop, subject), exc)
+            entry = run_entry(prop, subject, runner) if remote is None else next(remote)
+            if isinstance(entry, Lost):
+                entry = Entry(PropertyResult(prop, subject), error=f"lost by the executor: {entry.reason}")
             if entry.result.counterexample is not None:
                 written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
                 entry.report = written.path

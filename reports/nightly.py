@@ -33,6 +33,10 @@ ones after it), in rounds sized from the measured seconds per example with a :da
 at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
 benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
 
+On a Dask cluster (``--workers N`` or ``--scheduler ADDRESS``, :mod:`ntkverify.reports.executor`) each pair is
+one task with its slice of the budget (:class:`NightSlice`); the example database may then be shared through
+Redis (``--db redis://HOST:PORT/N``, :mod:`ntkverify.reports.database`). This process still writes every file.
+
 Sizes: under the ``nightly`` profile the strategies' default bounds grow (n, d and widths doubled, depth + 2;
 :mod:`ntkverify.strategies.core`), so a night explores larger cases than CI as well as more of them.
 """
@@ -55,10 +59,12 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import settings as Settings
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import ExampleDatabase
 
 from ntkverify.properties.core import Kind, Property
 from ntkverify.properties.runner import PropertyResult, run_property
+from ntkverify.reports import database as databases
+from ntkverify.reports import executor as executors
 from ntkverify.reports import nightly_output
 from ntkverify.reports.exits import (
     HELP,
@@ -197,6 +203,48 @@ def _advance(
         record.status, record.error, record.done = "error", f"{type(exc).__name__}: {exc}"[:2000], True
 
 
+@dataclass(frozen=True)
+class NightSlice:
+    """One pair's share of a night, run on a Dask worker (``docs/distributed.md#nights``).
+
+    Without a budget (``ends_at`` None) the pair runs its ``target`` examples in one round. With one, the pair
+    that starts ``index``-th of ``pairs`` gets the time left until ``ends_at`` (wall clock, ``time.time()``,
+    so clocks of the machines must agree) times ``workers`` over the pairs not yet started, capped at the time
+    left: the in-process rule of the time left over the pairs left, with ``workers`` pairs running at once.
+    Within its share it runs a probe round then search rounds (:func:`_advance`). A pair that starts after
+    ``ends_at`` is not reached."""
+
+    base: Settings
+    database: ExampleDatabase | None
+    target: int
+    pairs: int
+    workers: int
+    ends_at: float | None = None
+
+    def __call__(self, item: tuple[int, tuple[Property, Any]]) -> PairRecord:
+        index, (prop, subject) = item
+        record = PairRecord(prop, subject)
+        run = dict(base=self.base, database=self.database, target=self.target)
+        if self.ends_at is None:
+            _advance(record, deadline=None, **run)
+            return record
+        share = self.share(index, self.ends_at - time.time())
+        if share > 0:
+            _advance(record, deadline=time.perf_counter() + share, **run)
+        return record
+
+    def share(self, index: int, left: float) -> float:
+        """Seconds for the ``index``-th pair when ``left`` seconds of the night are left (0: not reached)."""
+        return max(0.0, min(left, left * self.workers / (self.pairs - index)))
+
+
+def _collected(pair: tuple[Property, Any], outcome) -> PairRecord:
+    """A slice's record, or for a slice the executor lost a record with status ``error`` and the reason."""
+    if isinstance(outcome, executors.Lost):
+        return PairRecord(*pair, status="error", error=f"lost by the executor: {outcome.reason}", done=True)
+    return outcome
+
+
 def run_pairs(
     pairs: Sequence[tuple[Property, Any]],
     *,
@@ -205,12 +253,14 @@ def run_pairs(
     budget_s: float | None = None,
     max_examples: int | None = None,
     log: Log = print,
+    executor: executors.Executor | None = None,
 ) -> list[PairRecord]:
     """Every pair, sharing ``budget_s`` seconds fairly (module docstring). Without a budget each pair runs its
     ``max_examples`` (default: the profile's) in one round. With one, coverage comes first: every pair runs a
     probe round (PROB pairs: their trials) in order; then the time left is shared by the pairs still
     searching, each getting the time left over the number of pairs left. Pairs that the budget did not reach
-    keep status ``not-reached``."""
+    keep status ``not-reached``. With a distributed ``executor`` each pair is one :class:`NightSlice` on its
+    workers."""
     target = max_examples or base.max_examples
     records = [PairRecord(prop, subject) for prop, subject in pairs]
     run = dict(base=base, database=database, target=target)
@@ -222,6 +272,14 @@ def run_pairs(
         )
 
     try:
+        executors.import_all()  # the same Hypothesis local constants here and on any worker
+        if executor is not None and executor.distributed:
+            ends_at = None if budget_s is None else time.time() + budget_s
+            task = NightSlice(base, database, target, len(pairs), executor.workers, ends_at)
+            records = [_collected(p, outcome) for p, outcome in zip(pairs, executor.map(task, enumerate(pairs)))]
+            for i, r in enumerate(records):
+                report("slice", i, r)
+            return records
         if budget_s is None:
             for i, r in enumerate(records):
                 _advance(r, deadline=None, **run)
@@ -361,7 +419,7 @@ class NightConfig:
     """Where a night writes and what it compares with (see :func:`main` for the command-line defaults)."""
 
     output: Path
-    db: Path | None
+    db: Path | str | None  # a folder, or a redis:// URL (ntkverify.reports.database)
     history: Path
     baseline: Path | None = None
     promote: bool = False
@@ -449,7 +507,7 @@ def prepare(config: NightConfig) -> Prepared:
     _, skipped = nightly_output.scan_history(config.history)
     if skipped:
         notes.append(nightly_output.skipped_note(config.history, skipped))
-    if config.db is not None:
+    if config.db is not None and not databases.is_redis(config.db):
         writable_folder(config.db, "example database")
     if config.benchmarks is not None:
         missing = [p for p in config.benchmarks.paths if not Path(p).exists()]
@@ -481,26 +539,40 @@ def promoted_document(baseline: dict[str, Any] | None, document: dict[str, Any])
     return merged
 
 
-def run_night(pairs: Sequence[tuple[Property, Any]], config: NightConfig, *, base: Settings, log: Log = print) -> Night:
-    """Check the inputs, run the pairs and the benchmarks, compare with the baseline, write every output; module
-    docstring."""
+def run_night(
+    pairs: Sequence[tuple[Property, Any]],
+    config: NightConfig,
+    *,
+    base: Settings,
+    log: Log = print,
+    executor: executors.Executor | None = None,
+) -> Night:
+    """Check the inputs, run the pairs (on ``executor``'s workers if it is distributed) and the benchmarks (here),
+    compare with the baseline, write every output; module docstring. A Redis ``config.db`` that cannot be reached
+    raises :class:`ntkverify.reports.database.DatabaseError` before any pair runs."""
     prepared = prepare(config)
     try:
-        return _night(pairs, config, prepared, base=base, log=log)
+        return _night(pairs, config, prepared, base=base, log=log, executor=executor)
     finally:
         prepared.release()
 
 
-def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, log: Log) -> Night:
+def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, log: Log, executor) -> Night:
     started, t0 = _now(), time.perf_counter()
-    database = None if config.db is None else DirectoryBasedExampleDatabase(str(config.db))
+    database = None if config.db is None else databases.open_database(config.db)
     prop_budget = config.budget_s
     if prop_budget is not None and config.benchmarks is not None:
         prop_budget *= 1 - BENCH_SHARE
     interrupted = None
     try:
         records = run_pairs(
-            pairs, base=base, database=database, budget_s=prop_budget, max_examples=config.max_examples, log=log
+            pairs,
+            base=base,
+            database=database,
+            budget_s=prop_budget,
+            max_examples=config.max_examples,
+            log=log,
+            executor=executor,
         )
     except NightInterrupted as exc:
         records, interrupted = exc.records, exc
@@ -522,7 +594,7 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         "elapsed_s": round(time.perf_counter() - t0, 3),
         "time_budget_s": config.budget_s,
         "profile": {"max_examples": config.max_examples or base.max_examples, "derandomize": base.derandomize},
-        "database": None if config.db is None else str(config.db),
+        "database": None if config.db is None else databases.describe(config.db),
         "environment": environment(),
         "selection": config.selection,
         "partial": interrupted is not None,
@@ -572,7 +644,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=HELP,
     )
     parser.add_argument("--output", type=Path, default=Path("ntk-reports/nightly"), help="folder of tonight's files")
-    parser.add_argument("--db", type=Path, default=None, help="example database (default: OUTPUT/../hypothesis-db)")
+    parser.add_argument(
+        "--db",
+        type=databases.location,
+        default=None,
+        help="example database: a folder (default: OUTPUT/../hypothesis-db) or redis://HOST:PORT/N",
+    )
     parser.add_argument("--history", type=Path, default=None, help="history file (default: OUTPUT/../history.jsonl)")
     parser.add_argument("--baseline", type=Path, default=None, help="a previous night's nightly.json")
     parser.add_argument(
@@ -589,6 +666,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
     parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
     parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
+    executors.add_arguments(parser)
     return parser
 
 
@@ -614,7 +692,9 @@ def config_from_args(args: argparse.Namespace) -> NightConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``ntkverify nightly`` under the exit-code contract (module docstring)."""
+    """``ntkverify nightly`` under the exit-code contract (module docstring): 0 no regression, 1 regression, 2 usage
+    error, 3 environment failure (a Dask scheduler or Redis server that cannot be reached, a pair lost by the
+    executor)."""
     return run_command("ntkverify nightly", _main, argv)
 
 
@@ -630,14 +710,22 @@ def _main(argv: list[str] | None) -> int:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
     checked_device(None)
     load_profile("nightly")
-    night = run_night(builtin_pairs(props), config, base=Settings.get_profile("nightly"))
+    pairs = builtin_pairs(props)
+    try:
+        databases.open_database(config.db)  # a Redis server is checked before the cluster starts
+        with executors.from_arguments(args) as executor:
+            night = run_night(pairs, config, base=Settings.get_profile("nightly"), executor=executor)
+    except (executors.ExecutorError, databases.DatabaseError) as exc:
+        print(f"ntkverify nightly: {exc.kind}: {exc}", file=sys.stderr)
+        return exc.exit_code
     doc = night.document
     for r in doc["comparison"]["regressions"]:
         print(f"REGRESSION {r['kind']}: {r['name']}: {r['before']} -> {r['after']} ({r['detail'][:200]})")
     print(f"{len(doc['comparison']['regressions'])} regressions; report: {night.files['html']}")
     if night.promoted:
         print(f"promoted to baseline: {config.baseline}")
-    return night.exit_code
+    lost = executors.report_accounting(executor, [label_of(*pair) for pair in pairs], "ntkverify nightly")
+    return lost or night.exit_code
 
 
 if __name__ == "__main__":
