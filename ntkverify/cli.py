@@ -86,11 +86,11 @@ def _run(args) -> int:
     props = select(args.property, args.kind)
     if not props:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    writable_folder(args.output, "--output")
     pairs = builtin_pairs(props)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
     try:
-        with executors.from_arguments(args) as executor:
+        with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
+            writable_folder(args.output, "--output")
             print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
             outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip(), executor=executor)
     except executors.ExecutorError as exc:
