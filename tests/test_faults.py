@@ -605,12 +605,3 @@ def test_night_files_follow_the_umask(tmp_path):
         os.umask(previous)
     for f in (out / "nightly.json", out / "nightly.html", out / "nightly.md", path, tmp_path / "history.jsonl"):
         assert f.stat().st_mode & 0o777 == 0o644, f
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Distributed runs
-
-
-@pytest.mark.skip(reason="runs are not distributed yet: there is no worker to kill mid-run")
-def test_worker_killed_mid_run():
-    """Placeholder for the distributed case of the issue: a killed worker must leave a partial report."""
