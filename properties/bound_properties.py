@@ -20,8 +20,15 @@ from hypothesis import strategies as st
 
 from ntkverify import bounds
 from ntkverify.empirical import empirical_ntk
-from ntkverify.properties.cases import KernelCase, NetworkCase, _degenerate, kernel_cases, network_cases
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.cases import (
+    SMALL_LIMITS,
+    KernelCase,
+    NetworkCase,
+    _degenerate,
+    kernel_cases,
+    network_cases,
+)
+from ntkverify.properties.core import EMPIRICAL, SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.strategies import get_distribution
 
 PROB_DELTA = 0.05  # the δ each PROB bound is evaluated at; its claim is P(violation) ≤ δ per trial
@@ -64,8 +71,8 @@ _SHAPERS = {
 
 
 def _limiting_strategy(bound: bounds.Bound):
-    def strategy(subject):
-        base = kernel_cases(subject)
+    def strategy(subject, limits=SMALL_LIMITS):
+        base = kernel_cases(subject, limits=limits)
         if bound.name == "degenerate_zero":
             return st.tuples(base, st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
         shaper = _SHAPERS.get(bound.name)
@@ -85,9 +92,9 @@ def _limiting_check(bound: bounds.Bound):
     return check
 
 
-def _relu_networks(subject=None):
+def _relu_networks(subject=None, limits=SMALL_LIMITS):
     """Bias-free ReLU networks in the seed parameterisation (the model of spec §2) with data."""
-    return network_cases(subject, activation="relu")
+    return network_cases(subject, limits=limits, activation="relu")
 
 
 def _empirical_check(bound: bounds.Bound):
@@ -149,9 +156,19 @@ def _property_of(bound: bounds.Bound, empirical: bool = False) -> Property:
             **common,
         )
     if empirical or bound.name.startswith("emp_"):
-        return Property(kernels=("empirical-ntk",), check=_empirical_check(bound), strategy=_relu_networks, **common)
+        return Property(
+            kernels=("empirical-ntk",),
+            check=_empirical_check(bound),
+            strategy=_relu_networks,
+            cost=EMPIRICAL,
+            **common,
+        )
     return Property(
-        kernels=("limiting-ntk-bounds",), check=_limiting_check(bound), strategy=_limiting_strategy(bound), **common
+        kernels=("limiting-ntk-bounds",),
+        check=_limiting_check(bound),
+        strategy=_limiting_strategy(bound),
+        cost=SPECTRUM,
+        **common,
     )
 
 

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
+from ntkverify.properties.core import SizeLimits
 from ntkverify.strategies import Case, Dataset, cases, datasets
+
+#: The sizes of a strategy called without limits (the strategies' own small defaults).
+SMALL_LIMITS = SizeLimits(max_n=12, max_d=12, max_width=64, max_depth=4)
 
 
 class _Points:
@@ -41,11 +45,15 @@ class KernelCase(_Points):
         return f"{self.dataset!r}, depth={self.depth}"
 
 
-def kernel_cases(subject, *, distribution=None, max_depth: int = 4, n=None, d=None) -> st.SearchStrategy[KernelCase]:
-    """Cases for a subject: its fixed depth if the claim has one, else (or with no subject) depth in [1, max_depth]."""
+def kernel_cases(
+    subject, *, limits: SizeLimits = SMALL_LIMITS, distribution=None, n=None, d=None
+) -> st.SearchStrategy[KernelCase]:
+    """Cases for a subject, n and d up to ``limits``: its fixed depth if the claim has one, else (or with no
+    subject) depth in [1, limits.max_depth]."""
     fixed = None if subject is None else subject.claim.depth
-    depth = st.just(fixed) if fixed is not None else st.integers(1, max_depth)
-    return st.builds(KernelCase, datasets(n=n, d=d, distribution=distribution, device="cpu"), depth)
+    depth = st.just(fixed) if fixed is not None else st.integers(1, limits.max_depth)
+    data = datasets(n=n, d=d, distribution=distribution, max_n=limits.max_n, max_d=limits.max_d, device="cpu")
+    return st.builds(KernelCase, data, depth)
 
 
 def _degenerate(case: KernelCase, kind: str) -> KernelCase:
@@ -85,6 +93,8 @@ class NetworkCase(_Points):
         return f"{self.case!r}, weight_seed={self.weight_seed}"
 
 
-def network_cases(subject=None, **kw) -> st.SearchStrategy[NetworkCase]:
-    """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU."""
-    return st.builds(NetworkCase, cases(device="cpu", **kw), st.integers(0, 2**16))
+def network_cases(subject=None, *, limits: SizeLimits = SMALL_LIMITS, **kw) -> st.SearchStrategy[NetworkCase]:
+    """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU, sizes up
+    to ``limits``."""
+    sizes = dict(max_n=limits.max_n, max_d=limits.max_d, max_width=limits.max_width, max_depth=limits.max_depth)
+    return st.builds(NetworkCase, cases(device="cpu", **sizes, **kw), st.integers(0, 2**16))

@@ -11,7 +11,7 @@ import torch
 
 from ntkverify import spectra
 from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
 KERNELS = ("limiting-ntk", "nngp", "h-infinity", "standard-ntk", "user-kernel")  # every kernel subject
@@ -163,6 +163,7 @@ for prop in (
         "λ_min(K) ≥ 0",
         "K = JJᵀ (NMM21 eq. (3)); limits of Gram matrices are PSD",
         check=_psd,
+        cost=SPECTRUM,
         tolerance_rule="certified λ_min error: 10·N·u·‖K‖₂ + N·entry budget (spec §11.1–11.2)",
         **_COMMON,
     ),
@@ -219,6 +220,7 @@ for prop in (
         kind=Kind.DET,
         kernels=KERNELS,
         strategy=degenerate_cases,
+        cost=SPECTRUM,
         # A9 is a statement about bias-free kernels (rows scale with ‖x‖, so x and 2x give proportional rows);
         # with σ_b > 0 a parallel pair has a positive-definite 2×2 block (Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²) and λ_min > 0.
         applies=_homogeneous,

@@ -10,6 +10,10 @@ bare bool. Three kinds (spec §10):
 * ``CONJ`` — numerically supported but unproven: the worst margin is recorded; a violation beyond tolerance
   fails and is reported as a *finding* (a counterexample to the conjecture, or a bug).
 
+Each property declares how the time of one example grows with the case (:class:`Cost`); with the profile's
+per-example time budget (:class:`ntkverify.profiles.SearchBudget`) it caps the sizes the property draws
+(:meth:`Property.size_limits`), so cheap properties search large cases and expensive ones stay small.
+
 Kernel names used in ``kernels``: ``limiting-ntk``, ``nngp``, ``h-infinity``, ``standard-ntk``,
 ``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``user-kernel``.
 """
@@ -21,7 +25,69 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ntkverify.profiles import SearchBudget, search_budget
 from ntkverify.registry import Kind, Registry
+
+#: The sizes every axis is assumed to have when another axis is capped: the small branch of
+#: :func:`ntkverify.strategies.sizes.sizes`.
+SMALL_SIZE = 12
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """Upper bounds of the sizes a property's cases draw (n points, d coordinates, hidden widths, depth)."""
+
+    max_n: int
+    max_d: int
+    max_width: int
+    max_depth: int
+
+
+@dataclass(frozen=True)
+class Cost:
+    """How one example's time grows: ``unit_seconds · n^n_power · d^d_power · P^parameter_power`` seconds on
+    one CPU core, P = width² the parameters per hidden layer. ``growth`` is the same rule as printed
+    (``O(n²d)``, ``O(n³)``, ``O(n·P)``). ``unit_seconds`` was measured on the suite's own checks (several
+    kernel evaluations and the entry budget per example; see ``docs/search.md#cost-model``)."""
+
+    growth: str
+    unit_seconds: float
+    n_power: int
+    d_power: int = 0
+    parameter_power: int = 0
+
+    def seconds(self, n: int = SMALL_SIZE, d: int = SMALL_SIZE, width: int = SMALL_SIZE) -> float:
+        return self.unit_seconds * n**self.n_power * d**self.d_power * (width * width) ** self.parameter_power
+
+    def largest(self, axis: str, seconds: float, cap: int) -> int:
+        """The largest size on ``axis`` (``n``, ``d`` or ``width``) whose example fits in ``seconds`` with the
+        other axes at :data:`SMALL_SIZE`; at least :data:`SMALL_SIZE` (or ``cap`` if smaller), at most ``cap``."""
+        low, high = min(SMALL_SIZE, cap), cap
+        while low < high:  # the predicted time grows with the size: bisect for the last size within budget
+            mid = (low + high + 1) // 2
+            if self.seconds(**{axis: mid}) <= seconds:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def limits(self, budget: SearchBudget) -> SizeLimits:
+        """The sizes this cost affords under ``budget``."""
+        s = budget.example_seconds
+        return SizeLimits(
+            self.largest("n", s, budget.max_n),
+            self.largest("d", s, budget.max_d),
+            self.largest("width", s, budget.max_width),
+            budget.max_depth,
+        )
+
+
+#: Entrywise comparisons of n × n kernels (evaluating the kernel, its reference and the entry budget).
+ENTRYWISE = Cost("O(n²d)", 7e-8, n_power=2, d_power=1)
+#: A certified spectrum of an n × n kernel (eigvalsh) on top of the entrywise work.
+SPECTRUM = Cost("O(n³)", 1.2e-9, n_power=3)
+#: An empirical NTK or feature matrices: n Jacobian rows of P parameters per layer.
+EMPIRICAL = Cost("O(n·P)", 5e-7, n_power=1, parameter_power=1)
 
 
 @dataclass(frozen=True)
@@ -90,7 +156,8 @@ class Property:
     """A statement declared as data.
 
     ``check(subject, case) -> Verdict`` evaluates one case. ``strategy(subject)`` returns the Hypothesis
-    strategy of its cases (DET/CONJ). For PROB properties, ``trial(subject, rng) -> bool`` runs one
+    strategy of its cases (DET/CONJ), called with ``limits=`` (a :class:`SizeLimits`, from ``cost`` and the
+    profile's budget) by :meth:`cases`. For PROB properties, ``trial(subject, rng) -> bool`` runs one
     independent random trial and returns whether the statement held, and ``delta`` is the claimed failure
     probability per trial; ``trials`` is how many the ``ci`` profile runs.
     """
@@ -108,6 +175,15 @@ class Property:
     trials: int = 0
     limits: tuple[str, ...] = ()
     applies: Callable[[Any], bool] = field(default=lambda subject: True)
+    cost: Cost = ENTRYWISE
+
+    def size_limits(self, budget: SearchBudget | None = None) -> SizeLimits:
+        """The sizes this property draws under ``budget`` (default: the profile in force)."""
+        return self.cost.limits(search_budget() if budget is None else budget)
+
+    def cases(self, subject, budget: SearchBudget | None = None):
+        """The strategy of this property's cases on ``subject``, sized by :meth:`size_limits`."""
+        return self.strategy(subject, limits=self.size_limits(budget))
 
     def __post_init__(self):
         if self.kind is Kind.PROB:
