@@ -46,25 +46,37 @@ class KernelCase(_Points):
 
 
 def kernel_cases(
-    subject, *, limits: SizeLimits = SMALL_LIMITS, distribution=None, n=None, d=None
+    subject, *, limits: SizeLimits = SMALL_LIMITS, distribution=None, n=None, d=None, scales: bool = False
 ) -> st.SearchStrategy[KernelCase]:
-    """Cases for a subject, n and d up to ``limits``: its fixed depth if the claim has one, else (or with no
-    subject) depth in [1, limits.max_depth]."""
+    """Cases for a subject, n and d up to ``limits``, in the claim's domain: its fixed depth if the claim has
+    one, else (or with no subject) depth in [1, limits.max_depth]. ``scales``: rows across scales
+    (:func:`ntkverify.strategies.datasets`)."""
     fixed = None if subject is None else subject.claim.depth
+    domain = "any" if subject is None else subject.claim.domain
     depth = st.just(fixed) if fixed is not None else st.integers(1, limits.max_depth)
-    data = datasets(n=n, d=d, distribution=distribution, max_n=limits.max_n, max_d=limits.max_d, device="cpu")
+    sizes = dict(max_n=limits.max_n, max_d=limits.max_d)
+    data = datasets(n=n, d=d, distribution=distribution, scales=scales, domain=domain, device="cpu", **sizes)
     return st.builds(KernelCase, data, depth)
 
 
+def scaled_kernel_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
+    """:func:`kernel_cases` with rows across scales (1e-100 to 1e100, mixed in one data set)."""
+    return kernel_cases(subject, scales=True, **kw)
+
+
+_EXTRA_ROW = {"parallel": 2.0, "zero": 0.0, "duplicate": 1.0}  # the appended row is this multiple of x_1
+
+
 def _degenerate(case: KernelCase, kind: str) -> KernelCase:
-    X = case.X
-    extra = 2 * X[:1] if kind == "parallel" else torch.zeros_like(X[:1])
-    return case.with_data(torch.cat([X, extra]))
+    return case.with_data(torch.cat([case.X, _EXTRA_ROW[kind] * case.X[:1]]))
 
 
 def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
-    """Cases with an exact degeneracy appended (spec A9): a row 2·x_1 (positively parallel to x_1) or a zero row."""
-    return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
+    """Cases with an exact degeneracy appended (spec A9): a row 2·x_1 (positively parallel to x_1) or a zero row;
+    for a claim on a sphere, a copy of x_1 (which stays on it)."""
+    in_domain = subject is not None and subject.claim.domain != "any"
+    kinds = ["duplicate"] if in_domain else ["parallel", "zero"]  # a duplicate stays in the claim's domain
+    return st.tuples(scaled_kernel_cases(subject, **kw), st.sampled_from(kinds)).map(lambda t: _degenerate(*t))
 
 
 class NetworkCase(_Points):

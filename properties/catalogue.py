@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ntkverify import spectra
-from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases
+from ntkverify.properties.cases import KernelCase, degenerate_cases, scaled_kernel_cases
 from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
@@ -147,7 +147,12 @@ def _homogeneous(subject):
     return subject.claim.homogeneous
 
 
-_COMMON = dict(kind=Kind.DET, kernels=KERNELS, strategy=kernel_cases)
+def _homogeneous_everywhere(subject):
+    """K(cX) = c²K(X) is checkable only when cX stays in the claim's domain, i.e. on all of R^d."""
+    return subject.claim.homogeneous and subject.claim.domain == "any"
+
+
+_COMMON = dict(kind=Kind.DET, kernels=KERNELS, strategy=scaled_kernel_cases)
 
 for prop in (
     Property(
@@ -209,7 +214,7 @@ for prop in (
         "spec A3, §4.2",
         check=_scaling,
         tolerance_rule="8 × entry budget (both sides, scale 4)",
-        applies=_homogeneous,
+        applies=_homogeneous_everywhere,
         **_COMMON,
     ),
     Property(

@@ -23,6 +23,7 @@ import torch
 
 from ntkverify import analytic
 from ntkverify.properties import oracle
+from ntkverify.strategies.distributions import DOMAINS
 from ntkverify.tolerances import limiting_entry_errors
 from ntkverify.validation import check_int, check_nonneg
 
@@ -45,10 +46,13 @@ class Claim:
     depth: int | None = None
     sigma_w: float | None = None
     sigma_b: float | None = None
+    domain: str = "any"  # where the kernel is defined: "any", "unit-sphere" or "sphere-sqrt-d" (data drawn there)
 
     def __post_init__(self):
         if self.name not in CLAIMS:
             raise ValueError(f"claim must be one of {CLAIMS}, got {self.name!r}")
+        if self.domain not in DOMAINS:
+            raise ValueError(f"domain must be one of {DOMAINS}, got {self.domain!r}")
         if self.depth is not None:
             object.__setattr__(self, "depth", check_int(self.depth, "depth", 1))
         if self.name == "two-layer-h":
@@ -112,8 +116,8 @@ class Claim:
         correlations, with scale √(|K_ii K_jj|) (≥ |K_ij| for a PSD kernel). Without a reference the
         correlations are unknown and the √u regime (ρ = 1) is assumed everywhere.
         """
-        diag = K.diagonal().abs()
-        scale = torch.sqrt(torch.outer(diag, diag))
+        root = K.diagonal().abs().sqrt()
+        scale = torch.outer(root, root)  # √(|K_ii K_jj|) without forming the product, which under/overflows
         L = max(depth, 1)
         rho = self.correlations(X, L) if self.has_reference else torch.ones_like(K)
         return 2 * limiting_entry_errors(X.shape[1], L, scale, rho)
@@ -124,6 +128,8 @@ class Claim:
             parts.append(f"depth={self.depth}")
         if self.standard:
             parts.append(f"sigma_w={self._sigmas()['sigma_w']:g} sigma_b={self._sigmas()['sigma_b']:g}")
+        if self.domain != "any":
+            parts.append(f"domain={self.domain}")
         return " ".join(parts)
 
 

@@ -75,6 +75,7 @@ def make_subject(
     depth: int | None = None,
     sigma_w: float | None = None,
     sigma_b: float | None = None,
+    domain: str = "any",
     name: str | None = None,
     origin: str | None = None,
 ) -> Subject:
@@ -86,7 +87,7 @@ def make_subject(
             depth = 1 if claim == "psd-kernel" else None
             if depth is None:
                 raise ValueError(f"claim {claim!r} needs a depth (the number of weight matrices)")
-        c = Claim(claim, depth, sigma_w, sigma_b)
+        c = Claim(claim, depth, sigma_w, sigma_b, domain)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return Subject(name or getattr(kernel_fn, "__name__", "kernel"), kernel_fn, c, origin=origin)
@@ -101,20 +102,26 @@ def verify(
     sigma_b: float | None = None,
     properties: list[str] | None = None,
     settings=None,
+    budget=None,
+    domain: str = "any",
     origin: str | None = None,
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
-    Raises :class:`UsageError` when the kernel cannot be checked at all.
+    ``budget``: the case sizes (a :class:`ntkverify.profiles.SearchBudget`; default: the profile in force).
+    ``domain``: where the kernel is defined (``"any"``, ``"unit-sphere"``, ``"sphere-sqrt-d"``); data are drawn
+    there. Raises :class:`UsageError` when the kernel cannot be checked at all.
     """
-    subject = make_subject(kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin)
+    subject = make_subject(
+        kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, domain=domain, origin=origin
+    )
     _probe(subject)
     chosen = [
         p
         for p in all_properties()
         if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
     ]
-    return VerifyResult(subject, [run_property(p, subject, settings=settings) for p in chosen])
+    return VerifyResult(subject, [run_property(p, subject, settings=settings, budget=budget) for p in chosen])
 
 
 def load_callable(spec: str) -> Callable:

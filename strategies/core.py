@@ -54,11 +54,15 @@ from ntkverify.device import DEFAULT_DTYPE, resolve_device
 from ntkverify.strategies.distributions import (
     ADVERSARIAL,
     DISTRIBUTIONS,
+    DOMAINS,
     AntipodalPairs,
     Clustered,
     Distribution,
     LowRank,
+    NearAntipodal,
     NearDuplicates,
+    OnDomain,
+    Scaled,
     ZeroRow,
     get_distribution,
 )
@@ -235,11 +239,17 @@ def _device(device) -> torch.device:
 # ---------------------------------------------------------------------------------------------------------
 # Distributions and activations
 
-# Parameter strategies of the adversarial families, each shrinking towards its most degenerate value.
+#: Relative gaps of near-duplicate and near-antipodal pairs and spreads of clusters: every angle scale from 1e-1
+#: to 1e-8, largest first, so a failure that needs a small angle shrinks to the largest angle that still fails
+#: (its threshold); then the degenerate 1e-12 and exact 0 (duplicates, antipodes, collapsed clusters).
+ANGLE_SCALES = tuple(10.0**-k for k in range(1, 9)) + (1e-12, 0.0)
+
+# Parameter strategies of the adversarial families.
 _ADVERSARIAL_STRATEGIES = {
-    "near_duplicates": st.builds(NearDuplicates, gap=st.sampled_from((0.0, 1e-12, 1e-8, 1e-4, 1e-2))),
+    "near_duplicates": st.builds(NearDuplicates, gap=st.sampled_from(ANGLE_SCALES)),
+    "near_antipodal": st.builds(NearAntipodal, gap=st.sampled_from(ANGLE_SCALES)),
     "antipodal": st.just(AntipodalPairs()),
-    "clustered": st.builds(Clustered, clusters=st.integers(1, 3), spread=st.sampled_from((0.0, 1e-6, 1e-3, 1e-1))),
+    "clustered": st.builds(Clustered, clusters=st.integers(1, 3), spread=st.sampled_from(ANGLE_SCALES)),
     "low_rank": st.builds(LowRank, rank=st.integers(1, 3)),
     "zero_row": st.just(ZeroRow()),
 }
@@ -286,6 +296,34 @@ def distributions(
     laws with ``satisfies_assumptions`` (NMM21's assumptions, spec §3.1).
     """
     return st.deferred(lambda: _distributions(families, adversarial, require_assumptions))
+
+
+#: Decimal exponents of row scales, simplest first: ordinary scales 10^±1 … 10^±8, then 10^±10 … 10^±100 where
+#: products of two squared norms over- or underflow (‖x‖⁴ leaves float64 beyond 1e±77). A failure that needs
+#: a large (small) scale shrinks to the scale nearest 1 that still fails.
+MAX_SCALE_EXPONENT = 100
+SCALE_EXPONENTS = (0,) + tuple(e for k in (*range(1, 9), *range(10, MAX_SCALE_EXPONENT + 1, 10)) for e in (k, -k))
+
+
+def _scaled(law_s: SearchStrategy[Distribution]) -> SearchStrategy[Distribution]:
+    """The law, with its rows scaled by 10^a and its first row by 10^b more (a, b from
+    :data:`SCALE_EXPONENTS`, shrinking to 0: the law unchanged)."""
+    exponent = st.sampled_from(SCALE_EXPONENTS)
+
+    def scale(args):
+        law, a, b = args
+        b = b if abs(a + b) <= MAX_SCALE_EXPONENT else 0  # the first row's scale stays within 10^±100 too
+        return law if law is None or a == b == 0 else Scaled(law, 10.0**a, 10.0**b)
+
+    return st.tuples(law_s, exponent, exponent).map(scale)
+
+
+def _on_domain(law_s: SearchStrategy[Distribution], domain: str) -> SearchStrategy[Distribution]:
+    if domain not in DOMAINS:
+        raise InvalidArgument(f"domain must be one of {DOMAINS}, got {domain!r}")
+    if domain == "any":
+        return law_s
+    return law_s.map(lambda law: OnDomain(law, domain))
 
 
 def _activations(names) -> SearchStrategy[str]:
@@ -409,13 +447,18 @@ def _law_argument(distribution) -> SearchStrategy[Distribution]:
         raise InvalidArgument(f"distribution: {error}") from None
 
 
-def _datasets(n, d, distribution, device, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D) -> SearchStrategy[Dataset]:
+def _datasets(
+    n, d, distribution, device, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D, scales=False, domain="any"
+) -> SearchStrategy[Dataset]:
     dev = _device(device)
-    if distribution is None:
+    law_s = _distributions(None, True, False) if distribution is None else _law_argument(distribution)
+    if scales and domain == "any":
+        law_s = _scaled(law_s)
+    law_s = _on_domain(law_s, domain)
+    if distribution is None and domain == "any":
         # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``.
-        law_s = st.one_of(_distributions(None, True, False), st.none())
-        return _data_strategy(n, d, law_s, dev, max_n=max_n, max_d=max_d)
-    return _data_strategy(n, d, _law_argument(distribution), dev, max_n=max_n, max_d=max_d)
+        law_s = st.one_of(law_s, st.none())
+    return _data_strategy(n, d, law_s, dev, max_n=max_n, max_d=max_d)
 
 
 def datasets(
@@ -425,17 +468,23 @@ def datasets(
     *,
     max_n: int = DEFAULT_MAX_N,
     max_d: int = DEFAULT_MAX_D,
+    scales: bool = False,
+    domain: str = "any",
     device=None,
 ) -> SearchStrategy[Dataset]:
     """Data sets of n points in R^d. Without ``n`` (``d``), sizes up to ``max_n`` (``max_d``) from
     :func:`~ntkverify.strategies.sizes.sizes`: small sizes and boundary sizes, shrinking to the smallest failing
     size; explicit arrays stay at most :data:`EXPLICIT_MAX_SIZE` in both.
 
+    ``scales``: rows scaled across :data:`SCALE_EXPONENTS` (one row possibly at another scale), shrinking to
+    scale 1. ``domain``: ``"any"``, or the sphere the data must lie on (``"unit-sphere"``,
+    ``"sphere-sqrt-d"``): every law is projected there and the explicit branch is left out.
+
     ``distribution``: a family name, a :class:`Distribution`, a strategy such as :func:`distributions`, or
     ``None`` for everything: every i.i.d. law, the adversarial geometries, and the explicit-array branch.
     ``device``: where ``X`` lives (policy default, :func:`ntkverify.device.resolve_device`).
     """
-    return st.deferred(lambda: _datasets(n, d, distribution, device, max_n, max_d))
+    return st.deferred(lambda: _datasets(n, d, distribution, device, max_n, max_d, scales, domain))
 
 
 # ---------------------------------------------------------------------------------------------------------
