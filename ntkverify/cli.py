@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS
+from ntkverify.strategies.distributions import DOMAINS
 
 
 def _check(args) -> int:
@@ -33,6 +34,7 @@ def _check(args) -> int:
             sigma_w=args.sigma_w,
             sigma_b=args.sigma_b,
             properties=args.property or None,
+            domain=args.domain,
             origin=args.kernel,
         )
     except UsageError as exc:
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
     check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
     check.add_argument("--property", action="append", help="run only this property (repeatable)")
+    check.add_argument("--domain", choices=DOMAINS, default="any", help="where the kernel is defined (default: any)")
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"

@@ -9,7 +9,8 @@ It also adds:
   :mod:`ntkverify.device`);
 * ``--ntk-report-dir DIR`` — a failing property writes a counterexample report there
   (:mod:`ntkverify.reports.counterexample`), through the ``ntk_record`` fixture;
-* ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b`` —
+* ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b``,
+  ``--ntk-domain`` —
   the suite also runs every property that applies to that kernel's claim, as extra items
   (``test_user_kernel[...]``), exactly as ``ntkverify check`` would;
 * the markers ``gpu`` (skipped cleanly without CUDA), ``slow`` and ``nightly``, so that
@@ -31,6 +32,7 @@ from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
 from ntkverify.device import cuda_available, resolve_device
 from ntkverify.profiles import load_profile
 from ntkverify.properties.subjects import CLAIMS
+from ntkverify.strategies.distributions import DOMAINS
 
 load_profile()
 
@@ -51,6 +53,7 @@ def pytest_addoption(parser):
     group.addoption("--ntk-depth", type=int, default=None, help="number of weight matrices L of --ntk-kernel")
     group.addoption("--ntk-sigma-w", type=float, default=None, help="standard parameterisation weight std")
     group.addoption("--ntk-sigma-b", type=float, default=None, help="standard parameterisation bias std")
+    group.addoption("--ntk-domain", choices=DOMAINS, default="any", help="where --ntk-kernel is defined")
 
 
 def pytest_configure(config):
@@ -95,6 +98,7 @@ def user_subject(config):
             depth=config.getoption("ntk_depth"),
             sigma_w=config.getoption("ntk_sigma_w"),
             sigma_b=config.getoption("ntk_sigma_b"),
+            domain=config.getoption("ntk_domain"),
             origin=spec,
         )
     except UsageError as exc:

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -21,6 +21,7 @@ import torch
 from ntkverify.properties.core import all_properties
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
+from ntkverify.strategies.distributions import DOMAINS, in_domain
 
 USER_KERNEL = "user-kernel"
 
@@ -31,8 +32,12 @@ class UsageError(ValueError):
 
 @dataclass
 class VerifyResult:
+    """Per-property results; ``note`` explains a pattern in the failures (e.g. that they are all off the unit
+    sphere, with the domain to state)."""
+
     subject: Subject
     results: list[PropertyResult]
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,6 +56,8 @@ class VerifyResult:
             )
         for r in self.failures:
             lines.append(r.explain())
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 
@@ -121,7 +128,28 @@ def verify(
         for p in all_properties()
         if USER_KERNEL in p.kernels and p.applies(subject) and (not properties or p.name in properties)
     ]
-    return VerifyResult(subject, [run_property(p, subject, settings=settings, budget=budget) for p in chosen])
+    results = [run_property(p, subject, settings=settings, budget=budget) for p in chosen]
+    return VerifyResult(subject, results, _domain_note(subject, results, settings, budget))
+
+
+def _domain_note(subject: Subject, results: list[PropertyResult], settings, budget) -> str | None:
+    """When a claim on all of R^d fails only with counterexamples off a sphere, rerun the failed properties with
+    data drawn on that sphere; if they all hold there, say that the kernel fails only off it and suggest the
+    domain (many published formulas, Du et al.'s H∞ among them, are stated for unit-norm data)."""
+    failed = [r for r in results if not r.ok]
+    if subject.claim.domain != "any" or not failed or any(r.counterexample is None for r in failed):
+        return None
+    for domain in DOMAINS[1:]:
+        if any(in_domain(r.counterexample.case.X, domain) for r in failed):
+            continue
+        on = replace(subject, claim=replace(subject.claim, domain=domain))
+        rerun = [run_property(r.property, on, settings=settings, budget=budget) for r in failed]
+        if all(r.ok for r in rerun):
+            return (
+                f"every counterexample lies off the {domain} and the failed properties hold on data drawn there: "
+                f"if the kernel is defined on the {domain} only, state it (--domain {domain}, verify(domain=...))"
+            )
+    return None
 
 
 def load_callable(spec: str) -> Callable:

@@ -306,12 +306,13 @@ CLIP = 1e-10  # correlations are clipped to [−1 + CLIP, 1 − CLIP]: angles be
 
 
 def norm_floor(X):
-    """Row norms floored at 1e-9 (an "eps" against division by zero) in the normalisation and in ‖x_i‖‖x_j‖:
-    wrong only for rows of norm below 1e-9."""
+    """Nonzero row norms floored at 1e-9 (an "eps" against division by zero) in the normalisation and in
+    ‖x_i‖‖x_j‖: wrong only for rows of norm below 1e-9 (zero rows are guarded)."""
     X = X.numpy()
-    norms = np.maximum(np.linalg.norm(X, axis=1), NORM_FLOOR)  # bug: the floor leaks into the kernel's scale
-    rho = np.clip((X @ X.T) / np.outer(norms, norms), -1, 1)
-    return _ntk_2_from_correlations(X, norms, rho)
+    norms = np.linalg.norm(X, axis=1)
+    floored = np.where(norms > 0, np.maximum(norms, NORM_FLOOR), 0.0)  # bug: the floor leaks into ‖x_i‖‖x_j‖
+    rho = np.clip((X @ X.T) / np.outer(*2 * [np.where(norms > 0, floored, 1.0)]), -1, 1)
+    return _ntk_2_from_correlations(X, floored, rho)
 
 
 def correlation_overflow(X):
@@ -596,7 +597,7 @@ HIDDEN: tuple[HiddenBug, ...] = tuple(
         f"a float32 fast path for more than {FAST_PATH_SIZE} rows",
         float32_above_128,
         SEED_NTK_2,
-        "reference-agreement",
+        None,  # every property comparing float64 kernels sees float32 rounding; whichever draws n > 128 first
         max_size=(FAST_PATH_SIZE + 1, 4),
         min_size=(FAST_PATH_SIZE + 1, 1),
         trigger=lambda X: X.shape[0] == FAST_PATH_SIZE + 1,
