@@ -25,6 +25,7 @@ from ntkverify.profiles import SearchBudget, ensure_project_profile
 from ntkverify.properties.core import Kind, Property, Verdict
 from ntkverify.properties.statistics import BinomialJudgement, alpha_share, judge
 from ntkverify.strategies import target_margin
+from ntkverify.strategies.reach import merge, reach
 
 PROB_TRIAL_MULTIPLIER = {"dev": 1, "ci": 1, "nightly": 10}
 
@@ -92,6 +93,7 @@ class PropertyResult:
     judgement: BinomialJudgement | None = None
     elapsed: float = 0.0
     skipped: str | None = None
+    reach: dict[str, float] = field(default_factory=dict)  # extremes of the cases drawn (strategies.reach)
 
     @property
     def label(self) -> str:
@@ -127,6 +129,7 @@ class PropertyResult:
 
     def _record(self, case, verdict: Verdict) -> None:
         self.examples += 1
+        self.reach = merge(self.reach, reach(case))
         if math.isfinite(verdict.margin):
             self.margins.append(verdict.margin)
         if verdict.margin < self.tightest_margin or self.tightest_case is None:

@@ -21,7 +21,7 @@ import torch
 from ntkverify.properties.core import all_properties
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.properties.subjects import Claim, KernelError, KernelShapeError, Subject
-from ntkverify.strategies.distributions import DOMAINS, in_domain
+from ntkverify.strategies.distributions import DOMAINS, domain_radius, in_domain
 
 USER_KERNEL = "user-kernel"
 
@@ -140,9 +140,13 @@ def _domain_note(subject: Subject, results: list[PropertyResult], settings, budg
     if subject.claim.domain != "any" or not failed or any(r.counterexample is None for r in failed):
         return None
     for domain in DOMAINS[1:]:
-        if any(in_domain(r.counterexample.case.X, domain) for r in failed):
-            continue
         on = replace(subject, claim=replace(subject.claim, domain=domain))
+        cases = [r.counterexample.case for r in failed]
+        if any(in_domain(case.X, domain) for case in cases):
+            continue
+        # cheap test first: each counterexample projected onto the sphere must pass its check there
+        if not all(r.property.check(on, _projected(case, domain)).holds for r, case in zip(failed, cases)):
+            continue
         rerun = [run_property(r.property, on, settings=settings, budget=budget) for r in failed]
         if all(r.ok for r in rerun):
             return (
@@ -150,6 +154,13 @@ def _domain_note(subject: Subject, results: list[PropertyResult], settings, budg
                 f"if the kernel is defined on the {domain} only, state it (--domain {domain}, verify(domain=...))"
             )
     return None
+
+
+def _projected(case, domain: str):
+    """The case with its rows projected radially onto the sphere ``domain`` names (a zero row becomes r·e₁)."""
+    X = case.X.clone()
+    X[~X.any(dim=1), 0] = 1.0
+    return case.with_data(X * (domain_radius(domain, X.shape[1]) / torch.linalg.vector_norm(X, dim=1, keepdim=True)))
 
 
 def load_callable(spec: str) -> Callable:

@@ -21,8 +21,8 @@ ones after it), in rounds sized from the measured seconds per example with a :da
 at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
 benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
 
-Sizes: under the ``nightly`` profile the strategies' default bounds grow (n, d and widths doubled, depth + 2;
-:mod:`ntkverify.strategies.core`), so a night explores larger cases than CI as well as more of them.
+Sizes: the ``nightly`` profile's budget (``ntkverify.profiles.BUDGETS``) affords larger cases than CI (n in the
+thousands, d up to 1024, depth up to 6; ``docs/search.md``), so a night explores larger cases as well as more.
 """
 
 from __future__ import annotations
