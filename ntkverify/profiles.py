@@ -54,7 +54,7 @@ class SearchBudget:
 BUDGETS: dict[str, SearchBudget] = {
     "dev": SearchBudget(example_seconds=0.01, max_n=256, max_d=64, max_width=128, max_depth=4),
     "ci": SearchBudget(example_seconds=0.35, max_n=1024, max_d=128, max_width=512, max_depth=4),
-    "nightly": SearchBudget(example_seconds=4.0, max_n=16384, max_d=1024, max_width=4096, max_depth=6),
+    "nightly": SearchBudget(example_seconds=2.0, max_n=16384, max_d=1024, max_width=4096, max_depth=6),
 }
 
 

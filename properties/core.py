@@ -20,6 +20,7 @@ Kernel names used in ``kernels``: ``limiting-ntk``, ``nngp``, ``h-infinity``, ``
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -182,7 +183,11 @@ class Property:
         return self.cost.limits(search_budget() if budget is None else budget)
 
     def cases(self, subject, budget: SearchBudget | None = None):
-        """The strategy of this property's cases on ``subject``, sized by :meth:`size_limits`."""
+        """The strategy of this property's cases on ``subject``, sized by :meth:`size_limits` when the strategy
+        takes ``limits`` (a strategy of ``subject`` alone draws its own sizes)."""
+        parameters = inspect.signature(self.strategy).parameters.values()
+        if not any(p.name == "limits" or p.kind is p.VAR_KEYWORD for p in parameters):
+            return self.strategy(subject)
         return self.strategy(subject, limits=self.size_limits(budget))
 
     def __post_init__(self):

@@ -305,25 +305,11 @@ MAX_SCALE_EXPONENT = 100
 SCALE_EXPONENTS = (0,) + tuple(e for k in (*range(1, 9), *range(10, MAX_SCALE_EXPONENT + 1, 10)) for e in (k, -k))
 
 
-def _scaled(law_s: SearchStrategy[Distribution]) -> SearchStrategy[Distribution]:
-    """The law, with its rows scaled by 10^a and its first row by 10^b more (a, b from
-    :data:`SCALE_EXPONENTS`, shrinking to 0: the law unchanged)."""
-    exponent = st.sampled_from(SCALE_EXPONENTS)
-
-    def scale(args):
-        law, a, b = args
-        b = b if abs(a + b) <= MAX_SCALE_EXPONENT else 0  # the first row's scale stays within 10^±100 too
-        return law if law is None or a == b == 0 else Scaled(law, 10.0**a, 10.0**b)
-
-    return st.tuples(law_s, exponent, exponent).map(scale)
-
-
-def _on_domain(law_s: SearchStrategy[Distribution], domain: str) -> SearchStrategy[Distribution]:
-    if domain not in DOMAINS:
-        raise InvalidArgument(f"domain must be one of {DOMAINS}, got {domain!r}")
-    if domain == "any":
-        return law_s
-    return law_s.map(lambda law: OnDomain(law, domain))
+def _scaled(law: Distribution, a: int, b: int) -> Distribution:
+    """The law with its rows scaled by 10^a and its first row by 10^b more (the law itself when a = b = 0); the
+    first row's scale stays within 10^±100 too."""
+    b = b if abs(a + b) <= MAX_SCALE_EXPONENT else 0
+    return law if a == b == 0 else Scaled(law, 10.0**a, 10.0**b)
 
 
 def _activations(names) -> SearchStrategy[str]:
@@ -380,9 +366,24 @@ def _size_range(value, minimum: int, default_max: int) -> tuple[int, int] | None
 
 
 def _data_strategy(
-    n, d, law_s, device, values=SIMPLE_VALUES, allow_zero_rows=True, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D
+    n,
+    d,
+    law_s,
+    device,
+    values=SIMPLE_VALUES,
+    allow_zero_rows=True,
+    max_n=DEFAULT_MAX_N,
+    max_d=DEFAULT_MAX_D,
+    scales=False,
+    domain="any",
 ) -> SearchStrategy[Dataset]:
-    """Draw the law (``None`` meaning an explicit array), then the sizes, then a seed or the entries."""
+    """Draw the law (``None`` meaning an explicit array), its scales (exponents from :data:`SCALE_EXPONENTS`,
+    shrinking to 0) and domain, then the sizes, then a seed or the entries. The scales are drawn after the law,
+    not mapped onto the law strategy, so that a ``one_of`` of laws stays flat (each law, and the explicit
+    branch, equally likely)."""
+    if domain not in DOMAINS:
+        raise InvalidArgument(f"domain must be one of {DOMAINS}, got {domain!r}")
+    exponent = st.sampled_from(SCALE_EXPONENTS)
     max_n, max_d = _checked_int(max_n, "max_n", 1), _checked_int(max_d, "max_d", 1)
     n_s, d_s = _size(n, "n", 1, max_n), _size(d, "d", 1, max_d)
     small_n, small_d = min(max_n, EXPLICIT_MAX_SIZE), min(max_d, EXPLICIT_MAX_SIZE)
@@ -396,6 +397,10 @@ def _data_strategy(
             d_value = draw(explicit_d)
             X = _explicit_array(draw, explicit_n, n_range, d_value, values, allow_zero_rows)
             return Dataset(X.to(device), None, None)
+        if scales and domain == "any" and draw(st.booleans()):  # half the data sets at scale 1, as drawn
+            law = _scaled(law, draw(exponent), draw(exponent))
+        if domain != "any":
+            law = OnDomain(law, domain)
         n_value, d_value = draw(n_s), draw(d_s)
         seed = draw(st.integers(0, MAX_SEED))
         return Dataset(law.sample(n_value, d_value, np.random.default_rng(seed), device=device), law, seed)
@@ -451,14 +456,14 @@ def _datasets(
     n, d, distribution, device, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D, scales=False, domain="any"
 ) -> SearchStrategy[Dataset]:
     dev = _device(device)
-    law_s = _distributions(None, True, False) if distribution is None else _law_argument(distribution)
-    if scales and domain == "any":
-        law_s = _scaled(law_s)
-    law_s = _on_domain(law_s, domain)
-    if distribution is None and domain == "any":
-        # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``.
-        law_s = st.one_of(law_s, st.none())
-    return _data_strategy(n, d, law_s, dev, max_n=max_n, max_d=max_d)
+    sized = dict(max_n=max_n, max_d=max_d, scales=scales, domain=domain)
+    if distribution is None:
+        laws = _distributions(None, True, False)
+        # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``; a claim
+        # on a sphere draws laws only (explicit arrays would leave it).
+        law_s = st.one_of(laws, st.none()) if domain == "any" else laws
+        return _data_strategy(n, d, law_s, dev, **sized)
+    return _data_strategy(n, d, _law_argument(distribution), dev, **sized)
 
 
 def datasets(

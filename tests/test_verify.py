@@ -49,7 +49,7 @@ def _planted(threshold: int) -> Property:
         big = int((np.abs(X) > 0.5).all(axis=1).sum())
         return Verdict.inequality(big, threshold, 0.0, scale=1.0, notes="rows with every |x| > 1/2")
 
-    def strategy(subject, limits=None):
+    def strategy(subject):
         return (
             st.integers(1, 10)
             .flatmap(lambda n: st.lists(st.lists(st.floats(-4, 4), min_size=2, max_size=2), min_size=n, max_size=n))
