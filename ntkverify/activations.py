@@ -37,7 +37,9 @@ def _correlation_angle(q1, q2, c):
     Near |ρ| = 1 this angle is only √u-accurate (docs/kernels.md#stable-evaluation); the ReLU path of
     ``ntkverify.analytic`` avoids it.
     """
-    scale = torch.sqrt(q1 * q2)
+    product = q1 * q2  # √(q1 q2) is exact for q1 = q2 (ρ_ii = 1 exactly); √q1·√q2 where the product leaves
+    normal = torch.isfinite(product) & (product >= torch.finfo(product.dtype).tiny)  # the normal range
+    scale = torch.where(normal, torch.sqrt(product), torch.sqrt(q1) * torch.sqrt(q2))
     rho = torch.where(scale > 0, c / torch.where(scale > 0, scale, 1.0), 0.0).clamp(-1.0, 1.0)
     return torch.arccos(rho), scale
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import torch
 
 from ntkverify.activations import Activation, get_activation
+from ntkverify.scaling import check_finite, check_squared_norms, homogeneous_evaluation
 from ntkverify.validation import as_data, check_int, check_nonneg
 
 CPU_TILE = 256  # 256² float64 = 512 KiB per block: elementwise passes stay in cache (measured best on CPU)
@@ -241,9 +242,28 @@ def _general_blocks(rec: _Recursion, gram: torch.Tensor, qi: list, qj: list, kee
 
 
 def _run(X, rec: _Recursion, *, keep: bool, device, tile, nngp: bool = True) -> LayerKernels:
+    """Evaluate the recursion, with data of any magnitude (:mod:`ntkverify.scaling`): bias-free kernels of
+    homogeneous activations are evaluated at 2^{−k}X and scaled back exactly (K, G⁽ˡ⁾ are 2-homogeneous, Ġ⁽ˡ⁾
+    0-homogeneous); the others need finite squared norms. Overflow is a ``ValueError``, never inf or NaN."""
+    X = as_data(X, "X", device=device)
+    what = "limiting kernel"
+    n_G = rec.depth if keep else int(nngp)
+
+    def flat(Y):
+        layers = _evaluate(Y, rec, keep=keep, tile=tile, nngp=nngp)
+        return [layers.K, *layers.G, *layers.Gdot[1:]]
+
+    if rec.b == 0.0 and rec.activation.homogeneous:
+        outputs = homogeneous_evaluation(flat, X, [2] * (1 + n_G) + [0] * max(n_G - 1, 0), what)
+    else:
+        check_squared_norms(X, what)
+        outputs = [check_finite(T, what) for T in flat(X)]
+    return LayerKernels(outputs[0], tuple(outputs[1 : 1 + n_G]), (None, *outputs[1 + n_G :]))
+
+
+def _evaluate(X, rec: _Recursion, *, keep: bool, tile, nngp: bool) -> LayerKernels:
     """Evaluate the recursion tile by tile. ``keep``: store every G⁽ˡ⁾ and Ġ⁽ˡ⁾; otherwise only K and, when
     ``nngp``, G⁽ᴸ⁾ (so the NTK alone costs one N × N matrix, not two)."""
-    X = as_data(X, "X", device=device)
     tile = _tile(X, tile)
     n = X.shape[0]
     count = rec.depth if keep else int(nngp)
@@ -372,11 +392,15 @@ def h_infinity(X, *, device=None, tile: int | None = None) -> torch.Tensor:
     """
     X = as_data(X, "X", device=device)
     tile = _tile(X, tile)
-    n = X.shape[0]
-    norms, unit = _unit_rows(X)
-    H = torch.empty((n, n), dtype=X.dtype, device=X.device)
-    for I, J in _tiles(n, tile):
-        theta, h, _ = first_layer_angles(unit[I], unit[J])
-        _store(H, I, J, norms[I, None] * norms[None, J] * (1 - h) * (math.pi - theta) / (2 * math.pi))
-    H.diagonal().copy_((X * X).sum(1) / 2)
-    return H
+
+    def evaluate(Y):
+        n = Y.shape[0]
+        norms, unit = _unit_rows(Y)
+        H = torch.empty((n, n), dtype=Y.dtype, device=Y.device)
+        for I, J in _tiles(n, tile):
+            theta, h, _ = first_layer_angles(unit[I], unit[J])
+            _store(H, I, J, norms[I, None] * norms[None, J] * (1 - h) * (math.pi - theta) / (2 * math.pi))
+        H.diagonal().copy_((Y * Y).sum(1) / 2)
+        return [H]
+
+    return homogeneous_evaluation(evaluate, X, [2], "H∞")[0]  # 2-homogeneous: exact for data of any magnitude

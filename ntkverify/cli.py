@@ -19,6 +19,7 @@ from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS, SUBJECTS
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
+from ntkverify.strategies.distributions import DOMAINS
 
 
 def _load_profile(name: str | None) -> str:
@@ -47,6 +48,7 @@ def _check(args) -> int:
         sigma_w=args.sigma_w,
         sigma_b=args.sigma_b,
         properties=args.property,
+        domain=args.domain,
         origin=args.kernel,
         kernel_timeout=args.kernel_timeout,
     )
@@ -167,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="per-call time limit: a call that takes longer is a finding with its case (default: 60)",
     )
+    check.add_argument("--domain", choices=DOMAINS, default="any", help="where the kernel is defined (default: any)")
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"

@@ -51,9 +51,11 @@ from torch import nn
 from torch.func import functional_call, jacrev, jvp, vjp, vmap
 
 from ntkverify import tolerances
+from ntkverify.activations import get_activation
 from ntkverify.architecture import Architecture
 from ntkverify.device import DEFAULT_DTYPE
 from ntkverify.network import MLP
+from ntkverify.scaling import check_finite, homogeneous_evaluation
 from ntkverify.validation import as_data, check_int
 
 METHODS = ("layerwise", "jacobian", "ntvp")
@@ -254,14 +256,27 @@ def empirical_ntk(
     """
     _check_model(model, method, outputs, chunk)
     X = _data(model, X)
-    if method == "layerwise":
-        terms = _layerwise(model, X, per_layer, chunk)
-    else:
-        k = _output_width(model, X)
+
+    def evaluate(Y):
+        if method == "layerwise":
+            return list(_layerwise(model, Y, per_layer, chunk))
+        k = _output_width(model, Y)
         groups = parameter_groups(model) if per_layer else (tuple(n for n, _ in model.named_parameters()),)
         run = _jacobian if method == "jacobian" else _ntvp
-        terms = run(model, X, groups, k, outputs, chunk)
+        return list(run(model, Y, groups, k, outputs, chunk))
+
+    what = "empirical NTK"
+    if _homogeneous(model):  # every term is 2-homogeneous in X: evaluated exactly at any magnitude
+        terms = homogeneous_evaluation(evaluate, X, 2, what)
+    else:
+        terms = [check_finite(T, what) for T in evaluate(X)]
     return tuple(terms) if per_layer else terms[0]
+
+
+def _homogeneous(model: nn.Module) -> bool:
+    """A bias-free MLP of a positively homogeneous activation: K̄(cX) = c²K̄(X) for c > 0 (each layer's features
+    scale by c, the backward factors do not)."""
+    return isinstance(model, MLP) and model.biases is None and get_activation(model.architecture.activation).homogeneous
 
 
 def normalized_empirical_ntk(model: MLP, X, method: str = "layerwise", **kw) -> Kernel:

@@ -9,7 +9,8 @@ It also adds:
   :mod:`ntkverify.device`);
 * ``--ntk-report-dir DIR`` — a failing property writes a counterexample report there
   (:mod:`ntkverify.reports.counterexample`), through the ``ntk_record`` fixture;
-* ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b`` —
+* ``--ntk-kernel MODULE:CALLABLE`` with ``--ntk-claim``, ``--ntk-depth``, ``--ntk-sigma-w``, ``--ntk-sigma-b``,
+  ``--ntk-domain`` —
   the suite also runs every property that applies to that kernel's claim (or only those named by
   ``--ntk-property``), as extra items (``test_user_kernel[...]``), exactly as ``ntkverify check`` would;
 * these options are validated when pytest starts: a kernel that cannot be loaded or checked, a property name
@@ -34,6 +35,7 @@ from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
 from ntkverify.device import cuda_available, resolve_device
 from ntkverify.profiles import load_profile
 from ntkverify.properties.subjects import CLAIMS
+from ntkverify.strategies.distributions import DOMAINS
 
 load_profile()
 
@@ -57,6 +59,7 @@ def pytest_addoption(parser):
     group.addoption(
         "--ntk-property", action="append", default=None, help="only this property of --ntk-kernel (repeatable)"
     )
+    group.addoption("--ntk-domain", choices=DOMAINS, default="any", help="where --ntk-kernel is defined")
 
 
 def pytest_configure(config):
@@ -116,6 +119,7 @@ def user_properties(config) -> list:
             depth=config.getoption("ntk_depth"),
             sigma_w=config.getoption("ntk_sigma_w"),
             sigma_b=config.getoption("ntk_sigma_b"),
+            domain=config.getoption("ntk_domain"),
             origin=spec,
         )
     except UsageError as exc:

@@ -216,25 +216,32 @@ def _check_method(method: str) -> str:
     return method
 
 
-def _use_iterative(N: int, method: str) -> bool:
-    return _check_method(method) == "iterative" or (method == "auto" and N >= ITERATIVE_MIN_SIZE)
+def _use_iterative(N: int, method: str, iterative_from: int | None) -> bool:
+    threshold = ITERATIVE_MIN_SIZE if iterative_from is None else iterative_from
+    return _check_method(method) == "iterative" or (method == "auto" and N >= threshold)
 
 
-def lambda_min(K, *, entry_error: float = 0.0, method: str = "auto", device=None) -> Certified:
+def lambda_min(
+    K, *, entry_error: float = 0.0, method: str = "auto", device=None, iterative_from: int | None = None
+) -> Certified:
     """Certified ``λ_min`` of symmetric ``K`` (see :func:`spectrum` and :func:`lambda_min_iterative`).
 
-    ``method="auto"`` is dense below :data:`ITERATIVE_MIN_SIZE` and iterative from there on.
+    ``method="auto"`` is dense below ``iterative_from`` (default :data:`ITERATIVE_MIN_SIZE`, read at call time)
+    and iterative from there on; a lower threshold exercises the iterative path on small N.
     """
     K, entry_error = symmetric_input(K, entry_error=entry_error, device=device)
-    if _use_iterative(K.shape[0], method):
+    if _use_iterative(K.shape[0], method, iterative_from):
         return lambda_min_iterative(K, entry_error=entry_error)
     return spectrum(K, entry_error=entry_error).min()
 
 
-def lambda_max(K, *, entry_error: float = 0.0, method: str = "auto", device=None) -> Certified:
-    """Certified ``λ_max`` of symmetric ``K``: ``λ_max(K) = −λ_min(−K)`` on the iterative path."""
+def lambda_max(
+    K, *, entry_error: float = 0.0, method: str = "auto", device=None, iterative_from: int | None = None
+) -> Certified:
+    """Certified ``λ_max`` of symmetric ``K``: ``λ_max(K) = −λ_min(−K)`` on the iterative path (``method`` and
+    ``iterative_from`` as in :func:`lambda_min`)."""
     K, entry_error = symmetric_input(K, entry_error=entry_error, device=device)
-    if _use_iterative(K.shape[0], method):
+    if _use_iterative(K.shape[0], method, iterative_from):
         neg = lambda_min_iterative(-K, entry_error=entry_error)
         return Certified(-neg.value, neg.error, neg.dtype, neg.device, neg.method)
     return spectrum(K, entry_error=entry_error).max()

@@ -29,8 +29,15 @@ from hypothesis import strategies as st
 from ntkverify import bounds
 from ntkverify.bounds import Data, Target
 from ntkverify.empirical import empirical_ntk
-from ntkverify.properties.cases import KernelCase, NetworkCase, _degenerate, kernel_cases, network_cases
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.cases import (
+    SMALL_LIMITS,
+    KernelCase,
+    NetworkCase,
+    _degenerate,
+    kernel_cases,
+    network_cases,
+)
+from ntkverify.properties.core import EMPIRICAL, SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import USER_KERNEL, KernelError, Subject
 from ntkverify.strategies import get_distribution
 
@@ -82,8 +89,8 @@ def _rescaled(case: KernelCase, radius_sq) -> KernelCase:
 def _limiting_strategy(bound: bounds.Bound):
     """Cases mapped into the data the bound needs (and shrinking the same way)."""
 
-    def strategy(subject):
-        base = kernel_cases(subject)
+    def strategy(subject, limits=SMALL_LIMITS):
+        base = kernel_cases(subject, limits=limits)
         if bound.data is Data.DEGENERATE:
             return st.tuples(base, st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
         radius_sq = bound.data.radius_sq
@@ -131,9 +138,9 @@ def _limiting_check(bound: bounds.Bound):
     return check
 
 
-def _relu_networks(subject=None):
+def _relu_networks(subject=None, limits=SMALL_LIMITS):
     """Bias-free ReLU networks in the seed parameterisation (docs/model.md#seed-normalisation) with data."""
-    return network_cases(subject, activation="relu")
+    return network_cases(subject, limits=limits, activation="relu")
 
 
 def _empirical_check(bound: bounds.Bound):
@@ -174,7 +181,9 @@ def _property_of(bound: bounds.Bound, on_networks: bool) -> Property:
     )
     if on_networks:
         subjects = ("empirical-ntk",) if bound.target is Target.ANY_MATRIX else SUBJECTS[bound.target]
-        return Property(subjects=subjects, check=_empirical_check(bound), strategy=_relu_networks, **common)
+        return Property(
+            subjects=subjects, check=_empirical_check(bound), strategy=_relu_networks, cost=EMPIRICAL, **common
+        )
     subjects, applies = SUBJECTS[bound.target], _applies(bound)
     if bound.kind is Kind.PROB:
         # a user's kernel is checked per example, each failure shrunk to a replayable counterexample; a PROB
@@ -183,7 +192,7 @@ def _property_of(bound: bounds.Bound, on_networks: bool) -> Property:
         trial = _prob_trial(bound)
         return Property(subjects=subjects, applies=applies, trial=trial, delta=PROB_DELTA, trials=PROB_TRIALS, **common)
     check, strategy = _limiting_check(bound), _limiting_strategy(bound)
-    return Property(subjects=subjects, applies=applies, check=check, strategy=strategy, **common)
+    return Property(subjects=subjects, applies=applies, check=check, strategy=strategy, cost=SPECTRUM, **common)
 
 
 def properties_of(bound: bounds.Bound) -> list[Property]:

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
+from ntkverify.properties.core import SizeLimits
 from ntkverify.strategies import Case, Dataset, cases, datasets
+
+#: The sizes of a strategy called without limits (the strategies' own small defaults).
+SMALL_LIMITS = SizeLimits(max_n=12, max_d=12, max_width=64, max_depth=4)
 
 
 class _Points:
@@ -42,23 +46,38 @@ class KernelCase(_Points):
         return f"{self.dataset!r}, depth={self.depth}"
 
 
-def kernel_cases(subject, *, distribution=None, max_depth: int = 4, n=None, d=None) -> st.SearchStrategy[KernelCase]:
-    """Cases for a subject: its fixed depth if the claim has one, else (or with no subject) depth in [1, max_depth]."""
+def kernel_cases(
+    subject, *, limits: SizeLimits = SMALL_LIMITS, distribution=None, n=None, d=None, scales: bool = False
+) -> st.SearchStrategy[KernelCase]:
+    """Cases for a subject, n and d up to ``limits``, in the claim's domain: its fixed depth if the claim has
+    one, else (or with no subject) depth in [1, limits.max_depth]. ``scales``: rows across scales
+    (:func:`ntkverify.strategies.datasets`)."""
     fixed = None if subject is None else subject.claim.depth
-    depth = st.just(fixed) if fixed is not None else st.integers(1, max_depth)
-    return st.builds(KernelCase, datasets(n=n, d=d, distribution=distribution, device="cpu"), depth)
+    domain = "any" if subject is None else subject.claim.domain
+    depth = st.just(fixed) if fixed is not None else st.integers(1, limits.max_depth)
+    sizes = dict(max_n=limits.max_n, max_d=limits.max_d)
+    data = datasets(n=n, d=d, distribution=distribution, scales=scales, domain=domain, device="cpu", **sizes)
+    return st.builds(KernelCase, data, depth)
+
+
+def scaled_kernel_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
+    """:func:`kernel_cases` with rows across scales (1e-100 to 1e100, mixed in one data set)."""
+    return kernel_cases(subject, scales=True, **kw)
+
+
+_EXTRA_ROW = {"parallel": 2.0, "zero": 0.0, "duplicate": 1.0}  # the appended row is this multiple of x_1
 
 
 def _degenerate(case: KernelCase, kind: str) -> KernelCase:
-    X = case.X
-    extra = 2 * X[:1] if kind == "parallel" else torch.zeros_like(X[:1])
-    return case.with_data(torch.cat([X, extra]))
+    return case.with_data(torch.cat([case.X, _EXTRA_ROW[kind] * case.X[:1]]))
 
 
 def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
-    """Cases with an exact degeneracy appended (docs/statements.md#A9): a row 2·x_1 (positively parallel to x_1) or a
-    zero row."""
-    return st.tuples(kernel_cases(subject, **kw), st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
+    """Cases with an exact degeneracy appended (docs/statements.md#A9): a row 2·x_1 (positively parallel to x_1)
+    or a zero row; for a claim on a sphere, a copy of x_1 (which stays on it)."""
+    in_domain = subject is not None and subject.claim.domain != "any"
+    kinds = ["duplicate"] if in_domain else ["parallel", "zero"]  # a duplicate stays in the claim's domain
+    return st.tuples(scaled_kernel_cases(subject, **kw), st.sampled_from(kinds)).map(lambda t: _degenerate(*t))
 
 
 #: angles of the close pairs of :func:`near_degenerate_cases`, from well resolved to the √u regime of arccos
@@ -135,6 +154,8 @@ class NetworkCase(_Points):
         return f"{self.case!r}, weight_seed={self.weight_seed}"
 
 
-def network_cases(subject=None, **kw) -> st.SearchStrategy[NetworkCase]:
-    """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU."""
-    return st.builds(NetworkCase, cases(device="cpu", **kw), st.integers(0, 2**16))
+def network_cases(subject=None, *, limits: SizeLimits = SMALL_LIMITS, **kw) -> st.SearchStrategy[NetworkCase]:
+    """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU, sizes up
+    to ``limits``."""
+    sizes = dict(max_n=limits.max_n, max_d=limits.max_d, max_width=limits.max_width, max_depth=limits.max_depth)
+    return st.builds(NetworkCase, cases(device="cpu", **sizes, **kw), st.integers(0, 2**16))

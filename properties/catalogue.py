@@ -12,8 +12,13 @@ import math
 import torch
 
 from ntkverify import spectra
-from ntkverify.properties.cases import KernelCase, degenerate_cases, kernel_cases, near_degenerate_cases
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.cases import (
+    KernelCase,
+    degenerate_cases,
+    near_degenerate_cases,
+    scaled_kernel_cases,
+)
+from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
 KERNELS = ("limiting-ntk", "nngp", "h-infinity", "standard-ntk", "user-kernel")  # every kernel subject
@@ -183,11 +188,18 @@ def _homogeneous(subject):
     return None if subject.claim.homogeneous else "the claimed kernel is not positively homogeneous (biases)"
 
 
+def _homogeneous_everywhere(subject):
+    """K(cX) = c²K(X) is checkable only when cX stays in the claim's domain, i.e. on all of R^d."""
+    if subject.claim.domain != "any":
+        return f"the claim's domain is the {subject.claim.domain}, which cX leaves"
+    return _homogeneous(subject)
+
+
 def _rotation_invariant(subject):
     return None if subject.claim.rotation_invariant else "the claim names no dot-product kernel"
 
 
-_COMMON = dict(kind=Kind.DET, subjects=KERNELS, strategy=kernel_cases)
+_COMMON = dict(kind=Kind.DET, subjects=KERNELS, strategy=scaled_kernel_cases)
 
 for prop in (
     Property(
@@ -203,6 +215,7 @@ for prop in (
         "λ_min(K) ≥ 0",
         "K = JJᵀ (NMM21 eq. (3)); limits of Gram matrices are PSD",
         check=_psd,
+        cost=SPECTRUM,
         tolerance_rule="certified λ_min error: 10·N·u·‖K‖₂ + N·entry budget (docs/tolerances.md#eigensolver, #weyl)",
         **_COMMON,
     ),
@@ -260,7 +273,7 @@ for prop in (
         "docs/statements.md#A3, docs/kernels.md#relu-closed-forms",
         check=_scaling,
         tolerance_rule="8 × entry budget (both sides, scale 4)",
-        applies=_homogeneous,
+        applies=_homogeneous_everywhere,
         **_COMMON,
     ),
     Property(
@@ -271,6 +284,7 @@ for prop in (
         kind=Kind.DET,
         subjects=KERNELS,
         strategy=degenerate_cases,
+        cost=SPECTRUM,
         # A9 is a statement about bias-free kernels (rows scale with ‖x‖, so x and 2x give proportional rows);
         # with σ_b > 0 a parallel pair has a positive-definite 2×2 block (Σ⁽¹⁾ = σ_w²XXᵀ/d + σ_b²) and λ_min > 0.
         applies=_homogeneous,

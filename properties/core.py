@@ -13,17 +13,84 @@ never a bare bool. Three kinds (docs/statements.md#kinds):
 Subjects are names from one vocabulary (:data:`~ntkverify.properties.subjects.SUBJECTS`): the built-in kernels
 (``limiting-ntk``, ``nngp``, ``h-infinity``, ``standard-ntk``), a user's kernel (``user-kernel``) and the engine's
 own objects (``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``sphere-data``).
+
+Each property declares how the time of one example grows with the case (:class:`Cost`); with the profile's
+per-example time budget (:class:`ntkverify.profiles.SearchBudget`) it caps the sizes the property draws
+(:meth:`Property.size_limits`), so cheap properties search large cases and expensive ones stay small.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ntkverify.profiles import SearchBudget, search_budget
 from ntkverify.properties.subjects import SUBJECTS
 from ntkverify.registry import Kind, Registry
+
+#: The sizes every axis is assumed to have when another axis is capped: the small branch of
+#: :func:`ntkverify.strategies.sizes.sizes`.
+SMALL_SIZE = 12
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """Upper bounds of the sizes a property's cases draw (n points, d coordinates, hidden widths, depth)."""
+
+    max_n: int
+    max_d: int
+    max_width: int
+    max_depth: int
+
+
+@dataclass(frozen=True)
+class Cost:
+    """How one example's time grows: ``unit_seconds · n^n_power · d^d_power · P^parameter_power`` seconds on
+    one CPU core, P = width² the parameters per hidden layer. ``growth`` is the same rule as printed
+    (``O(n²d)``, ``O(n³)``, ``O(n·P)``). ``unit_seconds`` was measured on the suite's own checks (several
+    kernel evaluations and the entry budget per example; see ``docs/search.md#cost-model``)."""
+
+    growth: str
+    unit_seconds: float
+    n_power: int
+    d_power: int = 0
+    parameter_power: int = 0
+
+    def seconds(self, n: int = SMALL_SIZE, d: int = SMALL_SIZE, width: int = SMALL_SIZE) -> float:
+        return self.unit_seconds * n**self.n_power * d**self.d_power * (width * width) ** self.parameter_power
+
+    def largest(self, axis: str, seconds: float, cap: int) -> int:
+        """The largest size on ``axis`` (``n``, ``d`` or ``width``) whose example fits in ``seconds`` with the
+        other axes at :data:`SMALL_SIZE`; at least :data:`SMALL_SIZE` (or ``cap`` if smaller), at most ``cap``."""
+        low, high = min(SMALL_SIZE, cap), cap
+        while low < high:  # the predicted time grows with the size: bisect for the last size within budget
+            mid = (low + high + 1) // 2
+            if self.seconds(**{axis: mid}) <= seconds:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def limits(self, budget: SearchBudget) -> SizeLimits:
+        """The sizes this cost affords under ``budget``."""
+        s = budget.example_seconds
+        return SizeLimits(
+            self.largest("n", s, budget.max_n),
+            self.largest("d", s, budget.max_d),
+            self.largest("width", s, budget.max_width),
+            budget.max_depth,
+        )
+
+
+#: Entrywise comparisons of n × n kernels (evaluating the kernel, its reference and the entry budget).
+ENTRYWISE = Cost("O(n²d)", 7e-8, n_power=2, d_power=1)
+#: A certified spectrum of an n × n kernel (eigvalsh) on top of the entrywise work.
+SPECTRUM = Cost("O(n³)", 1.2e-9, n_power=3)
+#: An empirical NTK or feature matrices: n Jacobian rows of P parameters per layer.
+EMPIRICAL = Cost("O(n·P)", 5e-7, n_power=1, parameter_power=1)
 
 
 @dataclass(frozen=True)
@@ -92,7 +159,8 @@ class Property:
     """A statement declared as data.
 
     ``check(subject, case) -> Verdict`` evaluates one case. ``strategy(subject)`` returns the Hypothesis
-    strategy of its cases (DET/CONJ). For PROB properties, ``trial(subject, rng) -> Verdict`` runs one
+    strategy of its cases (DET/CONJ), called with ``limits=`` (a :class:`SizeLimits`, from ``cost`` and the
+    profile's budget) by :meth:`cases`. For PROB properties, ``trial(subject, rng) -> Verdict`` runs one
     independent random trial, and ``delta`` is the claimed failure probability per trial; ``trials`` is how
     many the ``ci`` profile runs.
 
@@ -100,7 +168,7 @@ class Property:
     kernel from each case and runs once on the built-in suite (subject ``None``); given a user's kernel (when
     ``user-kernel`` is a subject) it checks that kernel in its place. Otherwise the property runs on every
     built-in kernel subject it names and on users' kernels. ``applies(subject)`` returns None when the property
-    applies to that kernel subject, else the reason it does not.
+    applies to that kernel subject, else the reason it does not. ``cost`` says how one example's time grows.
     """
 
     name: str
@@ -117,6 +185,19 @@ class Property:
     limits: tuple[str, ...] = ()
     applies: Callable[[Any], str | None] = field(default=lambda subject: None)
     builds_kernel: bool = False
+    cost: Cost = ENTRYWISE
+
+    def size_limits(self, budget: SearchBudget | None = None) -> SizeLimits:
+        """The sizes this property draws under ``budget`` (default: the profile in force)."""
+        return self.cost.limits(search_budget() if budget is None else budget)
+
+    def cases(self, subject, budget: SearchBudget | None = None):
+        """The strategy of this property's cases on ``subject``, sized by :meth:`size_limits` when the strategy
+        takes ``limits`` (a strategy of ``subject`` alone draws its own sizes)."""
+        parameters = inspect.signature(self.strategy).parameters.values()
+        if not any(p.name == "limits" or p.kind is p.VAR_KEYWORD for p in parameters):
+            return self.strategy(subject)
+        return self.strategy(subject, limits=self.size_limits(budget))
 
     def __post_init__(self):
         unknown = [s for s in self.subjects if s not in SUBJECTS]

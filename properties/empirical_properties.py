@@ -22,7 +22,7 @@ from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk, nor
 from ntkverify.features import feature_matrices, lipschitz_lower_bound, lipschitz_scale, lipschitz_upper_bound
 from ntkverify.properties.cases import NetworkCase, network_cases
 from ntkverify.properties.catalogue import agreement
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.core import EMPIRICAL, Kind, Property, Verdict, register
 from ntkverify.strategies import get_distribution
 
 
@@ -100,6 +100,7 @@ for prop in (
         builds_kernel=True,
         check=_methods_agree,
         strategy=network_cases,
+        cost=EMPIRICAL,
         tolerance_rule="Σ over methods of the empirical entry error (empirical.agreement_tolerance)",
     ),
     Property(

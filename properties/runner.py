@@ -21,10 +21,11 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 from hypothesis.database import ExampleDatabase
 
-from ntkverify.profiles import ensure_project_profile
+from ntkverify.profiles import SearchBudget, ensure_project_profile
 from ntkverify.properties.core import Kind, Property, Verdict
 from ntkverify.properties.statistics import BinomialJudgement, alpha_share, judge
 from ntkverify.strategies import target_margin
+from ntkverify.strategies.reach import merge, reach
 
 PROB_TRIAL_MULTIPLIER = {"dev": 1, "ci": 1, "nightly": 10}
 
@@ -92,6 +93,7 @@ class PropertyResult:
     judgement: BinomialJudgement | None = None
     elapsed: float = 0.0
     skipped: str | None = None
+    reach: dict[str, float] = field(default_factory=dict)  # extremes of the cases drawn (strategies.reach)
 
     @property
     def label(self) -> str:
@@ -127,6 +129,7 @@ class PropertyResult:
 
     def _record(self, case, verdict: Verdict) -> None:
         self.examples += 1
+        self.reach = merge(self.reach, reach(case))
         if math.isfinite(verdict.margin):
             self.margins.append(verdict.margin)
         if verdict.margin < self.tightest_margin or self.tightest_case is None:
@@ -142,9 +145,16 @@ class _Violation(AssertionError):
 
 
 def run_property(
-    prop: Property, subject=None, *, settings: Settings | None = None, n_prob: int | None = None, quiet: bool = True
+    prop: Property,
+    subject=None,
+    *,
+    settings: Settings | None = None,
+    n_prob: int | None = None,
+    quiet: bool = True,
+    budget: SearchBudget | None = None,
 ) -> PropertyResult:
-    """Run one property on one subject (``None`` for engine-level properties)."""
+    """Run one property on one subject (``None`` for engine-level properties). ``budget``: the case sizes
+    (default: the budget of the profile in force, :func:`ntkverify.profiles.search_budget`)."""
     result = PropertyResult(prop, subject)
     reason = None if subject is None else prop.applies(subject)
     if reason is not None:
@@ -155,7 +165,7 @@ def run_property(
         if prop.kind is Kind.PROB:
             _run_statistical(prop, subject, result, n_prob)
         else:
-            _run_search(prop, subject, result, settings, quiet)
+            _run_search(prop, subject, result, settings, quiet, budget)
     finally:
         result.elapsed = time.perf_counter() - start
     return result
@@ -182,10 +192,10 @@ def _names(prop: Property, subject) -> tuple[str, ...]:
     return (prop.name,) if subject is None else (prop.name, subject.name)
 
 
-def _run_search(prop: Property, subject, result: PropertyResult, settings: Settings | None, quiet: bool) -> None:
+def _run_search(prop: Property, subject, result: PropertyResult, settings: Settings | None, quiet: bool, budget):
     ensure_project_profile()
     base = settings or Settings()
-    strategy = prop.strategy(subject)
+    strategy = prop.cases(subject, budget)
 
     def check(case):
         verdict = prop.check(subject, case)

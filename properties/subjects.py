@@ -27,6 +27,7 @@ from ntkverify import analytic
 from ntkverify.bounds import Target
 from ntkverify.properties import oracle
 from ntkverify.properties.timeout import CallExpired, deadline
+from ntkverify.strategies.distributions import DOMAINS
 from ntkverify.tolerances import (
     arccos_recursion_errors,
     limiting_entry_errors,
@@ -90,10 +91,13 @@ class Claim:
     depth: int | None = None
     sigma_w: float | None = None
     sigma_b: float | None = None
+    domain: str = "any"  # where the kernel is defined: "any", "unit-sphere" or "sphere-sqrt-d" (data drawn there)
 
     def __post_init__(self):
         if self.name not in CLAIMS:
             raise ValueError(f"claim must be one of {CLAIMS}, got {self.name!r}")
+        if self.domain not in DOMAINS:
+            raise ValueError(f"domain must be one of {DOMAINS}, got {self.domain!r}")
         if self.depth is not None:
             object.__setattr__(self, "depth", check_int(self.depth, "depth", 1))
         if self.name == "two-layer-h":
@@ -168,8 +172,8 @@ class Claim:
         """
         d, L = X.shape[1], max(depth, 1)
         if not self.has_reference:
-            diag = K.diagonal().abs()
-            return 2 * limiting_entry_errors(d, L, torch.sqrt(torch.outer(diag, diag)), torch.ones_like(K))
+            root = K.diagonal().abs().sqrt()  # √(|K_ii K_jj|) without forming the product, which under/overflows
+            return 2 * limiting_entry_errors(d, L, torch.outer(root, root), torch.ones_like(K))
         layers = self.reference_layers(X, 2 if self.name == "two-layer-h" else L)
         G = [g.cpu() for g in layers.G]
         Gdot = [None] + [g.cpu() for g in layers.Gdot[1:]]
@@ -206,6 +210,8 @@ class Claim:
             parts.append(f"depth={self.depth}")
         if self.standard:
             parts.append(f"sigma_w={self._sigmas()['sigma_w']:g} sigma_b={self._sigmas()['sigma_b']:g}")
+        if self.domain != "any":
+            parts.append(f"domain={self.domain}")
         return " ".join(parts)
 
 

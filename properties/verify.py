@@ -14,7 +14,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -34,6 +34,7 @@ from ntkverify.properties.subjects import (
     KernelShapeError,
     Subject,
 )
+from ntkverify.strategies.distributions import DOMAINS, domain_radius, in_domain
 
 __all__ = [
     "USER_KERNEL",
@@ -58,12 +59,14 @@ class UsageError(ValueError):
 class VerifyResult:
     """Per-property results and, for a claim with a reference, the kernel's accuracy profile
     (:mod:`ntkverify.properties.accuracy`) and, when it fails, what it computes instead
-    (:mod:`ntkverify.properties.diagnosis`)."""
+    (:mod:`ntkverify.properties.diagnosis`); ``note`` explains a pattern in the failures (e.g. that they are
+    all off the unit sphere, with the domain to state)."""
 
     subject: Subject
     results: list[PropertyResult]
     accuracy: AccuracyProfile | None = None
     diagnosis: list[str] = field(default_factory=list)
+    note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,6 +88,8 @@ class VerifyResult:
             )
         for r in self.failures:
             lines.append(r.explain())
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 
@@ -132,6 +137,7 @@ def make_subject(
     depth: int | None = None,
     sigma_w: float | None = None,
     sigma_b: float | None = None,
+    domain: str = "any",
     name: str | None = None,
     origin: str | None = None,
     timeout: float | None = None,
@@ -145,7 +151,7 @@ def make_subject(
             depth = 1 if claim == "psd-kernel" else None
             if depth is None:
                 raise ValueError(f"claim {claim!r} needs a depth (the number of weight matrices)")
-        c = Claim(claim, depth, sigma_w, sigma_b)
+        c = Claim(claim, depth, sigma_w, sigma_b, domain)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     if (sigma_w is None) != (sigma_b is None):
@@ -170,24 +176,41 @@ def verify(
     sigma_b: float | None = None,
     properties: list[str] | None = None,
     settings=None,
+    budget=None,
+    domain: str = "any",
     origin: str | None = None,
     kernel_timeout: float | None = DEFAULT_KERNEL_TIMEOUT,
 ) -> VerifyResult:
     """Check a user's kernel against its claim; returns per-property results with counterexamples.
 
     ``kernel_timeout``: seconds one call of the kernel may take before it counts as hanging (a finding with its
-    case; :mod:`ntkverify.properties.timeout`), None for no limit. Raises :class:`UsageError` when the kernel
-    cannot be checked at all, or when ``properties`` names a property that does not apply to the claim (a typo
-    must not turn a check into one that checks nothing).
+    case; :mod:`ntkverify.properties.timeout`), None for no limit. ``budget``: the case sizes (a
+    :class:`ntkverify.profiles.SearchBudget`; default: the profile in force). ``domain``: where the kernel is
+    defined (``"any"``, ``"unit-sphere"``, ``"sphere-sqrt-d"``); data are drawn there. Raises :class:`UsageError`
+    when the kernel cannot be checked at all, or when ``properties`` names a property that does not apply to the
+    claim (a typo must not turn a check into one that checks nothing).
     """
     subject = make_subject(
-        kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, origin=origin, timeout=kernel_timeout
+        kernel_fn,
+        claim,
+        depth=depth,
+        sigma_w=sigma_w,
+        sigma_b=sigma_b,
+        domain=domain,
+        origin=origin,
+        timeout=kernel_timeout,
     )
     chosen = select_for(subject, properties)
     _probe(subject)
-    results = [run_property(p, subject, settings=settings) for p in chosen]
+    results = [run_property(p, subject, settings=settings, budget=budget) for p in chosen]
     failed = any(not r.ok for r in results)
-    return VerifyResult(subject, results, accuracy_profile(subject), diagnose(subject) if failed else [])
+    return VerifyResult(
+        subject,
+        results,
+        accuracy_profile(subject),
+        diagnose(subject) if failed else [],
+        _domain_note(subject, results, settings, budget),
+    )
 
 
 def user_properties(subject: Subject) -> list[Property]:
@@ -212,6 +235,37 @@ def select_for(subject: Subject, names: list[str] | str | None = None) -> list:
             f"choose from {', '.join(sorted(known))}"
         )
     return [p for p in applicable if p.name in names]
+
+
+def _domain_note(subject: Subject, results: list[PropertyResult], settings, budget) -> str | None:
+    """When a claim on all of R^d fails only with counterexamples off a sphere, rerun the failed properties with
+    data drawn on that sphere; if they all hold there, say that the kernel fails only off it and suggest the
+    domain (many published formulas, Du et al.'s H∞ among them, are stated for unit-norm data)."""
+    failed = [r for r in results if not r.ok]
+    if subject.claim.domain != "any" or not failed or any(r.counterexample is None for r in failed):
+        return None
+    for domain in DOMAINS[1:]:
+        on = replace(subject, claim=replace(subject.claim, domain=domain))
+        cases = [r.counterexample.case for r in failed]
+        if any(in_domain(case.X, domain) for case in cases):
+            continue
+        # cheap test first: each counterexample projected onto the sphere must pass its check there
+        if not all(r.property.check(on, _projected(case, domain)).holds for r, case in zip(failed, cases)):
+            continue
+        rerun = [run_property(r.property, on, settings=settings, budget=budget) for r in failed]
+        if all(r.ok for r in rerun):
+            return (
+                f"every counterexample lies off the {domain} and the failed properties hold on data drawn there: "
+                f"if the kernel is defined on the {domain} only, state it (--domain {domain}, verify(domain=...))"
+            )
+    return None
+
+
+def _projected(case, domain: str):
+    """The case with its rows projected radially onto the sphere ``domain`` names (a zero row becomes r·e₁)."""
+    X = case.X.clone()
+    X[~X.any(dim=1), 0] = 1.0
+    return case.with_data(X * (domain_radius(domain, X.shape[1]) / torch.linalg.vector_norm(X, dim=1, keepdim=True)))
 
 
 def load_callable(spec: str) -> Callable:

@@ -37,8 +37,8 @@ On a Dask cluster (``--workers N`` or ``--scheduler ADDRESS``, :mod:`ntkverify.r
 one task with its slice of the budget (:class:`NightSlice`); the example database may then be shared through
 Redis (``--db redis://HOST:PORT/N``, :mod:`ntkverify.reports.database`). This process still writes every file.
 
-Sizes: under the ``nightly`` profile the strategies' default bounds grow (n, d and widths doubled, depth + 2;
-:mod:`ntkverify.strategies.core`), so a night explores larger cases than CI as well as more of them.
+Sizes: the ``nightly`` profile's budget (``ntkverify.profiles.BUDGETS``) affords larger cases than CI (n in the
+thousands, d up to 1024, depth up to 6; ``docs/search.md``), so a night explores larger cases as well as more.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from hypothesis import event, reject, settings, target
+from hypothesis import event, reject, target
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
@@ -55,31 +55,29 @@ from ntkverify.device import DEFAULT_DTYPE, resolve_device
 from ntkverify.strategies.distributions import (
     ADVERSARIAL,
     DISTRIBUTIONS,
+    DOMAINS,
     AntipodalPairs,
     Clustered,
     Distribution,
     LowRank,
+    NearAntipodal,
     NearDuplicates,
+    OnDomain,
+    Scaled,
     ZeroRow,
     get_distribution,
 )
+from ntkverify.strategies.sizes import sizes
 from ntkverify.validation import check_int, check_widths
 
+#: Default upper bounds of the sizes (every strategy takes its own ``max_*`` arguments; the properties pass the
+#: sizes of the profile's budget, ``ntkverify.profiles.SearchBudget``).
 DEFAULT_MAX_N = 12
 DEFAULT_MAX_D = 12
 DEFAULT_MAX_DEPTH = 4
 DEFAULT_MAX_WIDTH = 64
-#: Under the ``nightly`` profile the default upper bounds of n, d and widths double and depth grows by 2, so a
-#: night explores larger cases than CI; explicit size arguments are never changed.
-NIGHTLY_SIZE_FACTOR, NIGHTLY_EXTRA_DEPTH = 2, 2
-
-
-def _default_max(base: int, *, depth: bool = False) -> int:
-    """A default upper bound, grown under the nightly profile (read when the strategy is first drawn from)."""
-    if settings._current_profile != "nightly":
-        return base
-    return base + NIGHTLY_EXTRA_DEPTH if depth else base * NIGHTLY_SIZE_FACTOR
-
+#: Explicit arrays draw every entry, so their n and d stay at most this whatever the bounds.
+EXPLICIT_MAX_SIZE = 12
 
 DEFAULT_WIDE_FACTOR = 4.0
 SHAPES = ("any", "pyramidal", "constant")
@@ -215,9 +213,10 @@ def _checked_int(value, name: str, minimum: int) -> int:
 
 
 def _size(value, name: str, minimum: int, default_max: int) -> SearchStrategy[int]:
-    """An int (fixed), a strategy of ints (each draw checked) or None (``integers(minimum, default_max)``)."""
+    """An int (fixed), a strategy of ints (each draw checked) or None (:func:`~ntkverify.strategies.sizes.sizes`
+    up to ``default_max``: small sizes and boundary sizes)."""
     if value is None:
-        return st.integers(minimum, max(minimum, default_max))
+        return sizes(minimum, max(minimum, default_max))
     if isinstance(value, SearchStrategy):
         return value.map(lambda v: _checked_int(v, name, minimum))
     return st.just(_checked_int(value, name, minimum))
@@ -241,11 +240,17 @@ def _device(device) -> torch.device:
 # ---------------------------------------------------------------------------------------------------------
 # Distributions and activations
 
-# Parameter strategies of the adversarial families, each shrinking towards its most degenerate value.
+#: Relative gaps of near-duplicate and near-antipodal pairs and spreads of clusters: every angle scale from 1e-1
+#: to 1e-8, largest first, so a failure that needs a small angle shrinks to the largest angle that still fails
+#: (its threshold); then the degenerate 1e-12 and exact 0 (duplicates, antipodes, collapsed clusters).
+ANGLE_SCALES = tuple(10.0**-k for k in range(1, 9)) + (1e-12, 0.0)
+
+# Parameter strategies of the adversarial families.
 _ADVERSARIAL_STRATEGIES = {
-    "near_duplicates": st.builds(NearDuplicates, gap=st.sampled_from((0.0, 1e-12, 1e-8, 1e-4, 1e-2))),
+    "near_duplicates": st.builds(NearDuplicates, gap=st.sampled_from(ANGLE_SCALES)),
+    "near_antipodal": st.builds(NearAntipodal, gap=st.sampled_from(ANGLE_SCALES)),
     "antipodal": st.just(AntipodalPairs()),
-    "clustered": st.builds(Clustered, clusters=st.integers(1, 3), spread=st.sampled_from((0.0, 1e-6, 1e-3, 1e-1))),
+    "clustered": st.builds(Clustered, clusters=st.integers(1, 3), spread=st.sampled_from(ANGLE_SCALES)),
     "low_rank": st.builds(LowRank, rank=st.integers(1, 3)),
     "zero_row": st.just(ZeroRow()),
 }
@@ -293,6 +298,20 @@ def distributions(
     laws with ``satisfies_assumptions`` (NMM21's assumptions, docs/data.md#nmm21-data-scaling).
     """
     return st.deferred(lambda: _distributions(families, adversarial, require_assumptions))
+
+
+#: Decimal exponents of row scales, simplest first: ordinary scales 10^±1 … 10^±8, then 10^±10 … 10^±100 where
+#: products of two squared norms over- or underflow (‖x‖⁴ leaves float64 beyond 1e±77). A failure that needs
+#: a large (small) scale shrinks to the scale nearest 1 that still fails.
+MAX_SCALE_EXPONENT = 100
+SCALE_EXPONENTS = (0,) + tuple(e for k in (*range(1, 9), *range(10, MAX_SCALE_EXPONENT + 1, 10)) for e in (k, -k))
+
+
+def _scaled(law: Distribution, a: int, b: int) -> Distribution:
+    """The law with its rows scaled by 10^a and its first row by 10^b more (the law itself when a = b = 0); the
+    first row's scale stays within 10^±100 too."""
+    b = b if abs(a + b) <= MAX_SCALE_EXPONENT else 0
+    return law if a == b == 0 else Scaled(law, 10.0**a, 10.0**b)
 
 
 def _activations(names) -> SearchStrategy[str]:
@@ -348,21 +367,42 @@ def _size_range(value, minimum: int, default_max: int) -> tuple[int, int] | None
     return value, value
 
 
-def _data_strategy(n, d, law_s, device, values=SIMPLE_VALUES, allow_zero_rows=True) -> SearchStrategy[Dataset]:
-    """Draw the law (``None`` meaning an explicit array), then the sizes, then a seed or the entries."""
-    n_s, d_s, n_range = (
-        _size(n, "n", 1, _default_max(DEFAULT_MAX_N)),
-        _size(d, "d", 1, _default_max(DEFAULT_MAX_D)),
-        _size_range(n, 1, _default_max(DEFAULT_MAX_N)),
-    )
+def _data_strategy(
+    n,
+    d,
+    law_s,
+    device,
+    values=SIMPLE_VALUES,
+    allow_zero_rows=True,
+    max_n=DEFAULT_MAX_N,
+    max_d=DEFAULT_MAX_D,
+    scales=False,
+    domain="any",
+) -> SearchStrategy[Dataset]:
+    """Draw the law (``None`` meaning an explicit array), its scales (exponents from :data:`SCALE_EXPONENTS`,
+    shrinking to 0) and domain, then the sizes, then a seed or the entries. The scales are drawn after the law,
+    not mapped onto the law strategy, so that a ``one_of`` of laws stays flat (each law, and the explicit
+    branch, equally likely)."""
+    if domain not in DOMAINS:
+        raise InvalidArgument(f"domain must be one of {DOMAINS}, got {domain!r}")
+    exponent = st.sampled_from(SCALE_EXPONENTS)
+    max_n, max_d = _checked_int(max_n, "max_n", 1), _checked_int(max_d, "max_d", 1)
+    n_s, d_s = _size(n, "n", 1, max_n), _size(d, "d", 1, max_d)
+    small_n, small_d = min(max_n, EXPLICIT_MAX_SIZE), min(max_d, EXPLICIT_MAX_SIZE)
+    explicit_n, explicit_d = _size(n, "n", 1, small_n), _size(d, "d", 1, small_d)
+    n_range = _size_range(n, 1, small_n)
 
     @st.composite
     def draw_dataset(draw):
         law = draw(law_s)
         if law is None:
-            d_value = draw(d_s)
-            X = _explicit_array(draw, n_s, n_range, d_value, values, allow_zero_rows)
+            d_value = draw(explicit_d)
+            X = _explicit_array(draw, explicit_n, n_range, d_value, values, allow_zero_rows)
             return Dataset(X.to(device), None, None)
+        if scales and domain == "any" and draw(st.booleans()):  # half the data sets at scale 1, as drawn
+            law = _scaled(law, draw(exponent), draw(exponent))
+        if domain != "any":
+            law = OnDomain(law, domain)
         n_value, d_value = draw(n_s), draw(d_s)
         seed = draw(st.integers(0, MAX_SEED))
         return Dataset(law.sample(n_value, d_value, np.random.default_rng(seed), device=device), law, seed)
@@ -414,12 +454,18 @@ def _law_argument(distribution) -> SearchStrategy[Distribution]:
         raise InvalidArgument(f"distribution: {error}") from None
 
 
-def _datasets(n, d, distribution, device) -> SearchStrategy[Dataset]:
+def _datasets(
+    n, d, distribution, device, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D, scales=False, domain="any"
+) -> SearchStrategy[Dataset]:
     dev = _device(device)
+    sized = dict(max_n=max_n, max_d=max_d, scales=scales, domain=domain)
     if distribution is None:
-        # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``.
-        return _data_strategy(n, d, st.one_of(_distributions(None, True, False), st.none()), dev)
-    return _data_strategy(n, d, _law_argument(distribution), dev)
+        laws = _distributions(None, True, False)
+        # Every law, then the explicit branch (None) last, so that the family shrinks towards ``sphere``; a claim
+        # on a sphere draws laws only (explicit arrays would leave it).
+        law_s = st.one_of(laws, st.none()) if domain == "any" else laws
+        return _data_strategy(n, d, law_s, dev, **sized)
+    return _data_strategy(n, d, _law_argument(distribution), dev, **sized)
 
 
 def datasets(
@@ -427,15 +473,25 @@ def datasets(
     d: int | SearchStrategy[int] | None = None,
     distribution: str | Distribution | SearchStrategy[Distribution] | None = None,
     *,
+    max_n: int = DEFAULT_MAX_N,
+    max_d: int = DEFAULT_MAX_D,
+    scales: bool = False,
+    domain: str = "any",
     device=None,
 ) -> SearchStrategy[Dataset]:
-    """Data sets of n points in R^d (defaults: n, d in [1, 12]).
+    """Data sets of n points in R^d. Without ``n`` (``d``), sizes up to ``max_n`` (``max_d``) from
+    :func:`~ntkverify.strategies.sizes.sizes`: small sizes and boundary sizes, shrinking to the smallest failing
+    size; explicit arrays stay at most :data:`EXPLICIT_MAX_SIZE` in both.
+
+    ``scales``: rows scaled across :data:`SCALE_EXPONENTS` (one row possibly at another scale), shrinking to
+    scale 1. ``domain``: ``"any"``, or the sphere the data must lie on (``"unit-sphere"``,
+    ``"sphere-sqrt-d"``): every law is projected there and the explicit branch is left out.
 
     ``distribution``: a family name, a :class:`Distribution`, a strategy such as :func:`distributions`, or
     ``None`` for everything: every i.i.d. law, the adversarial geometries, and the explicit-array branch.
     ``device``: where ``X`` lives (policy default, :func:`ntkverify.device.resolve_device`).
     """
-    return st.deferred(lambda: _datasets(n, d, distribution, device))
+    return st.deferred(lambda: _datasets(n, d, distribution, device, max_n, max_d, scales, domain))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -455,13 +511,17 @@ class _ArchitectureSpec:
     activation: SearchStrategy[str]
 
     @classmethod
-    def build(cls, depth, widths, wide_layer, wide_factor, shape, activation) -> _ArchitectureSpec:
+    def build(
+        cls, depth, widths, wide_layer, wide_factor, shape, activation, max_width=DEFAULT_MAX_WIDTH, max_depth=None
+    ) -> _ArchitectureSpec:
         if shape not in SHAPES:
             raise InvalidArgument(f"shape must be one of {SHAPES}, got {shape!r}")
         if wide_layer is not None and wide_layer is not True:
             wide_layer = _checked_int(wide_layer, "wide_layer", 1)
         wide_factor = _positive_number(wide_factor, "wide_factor")
-        fixed, width = None, st.integers(1, _default_max(DEFAULT_MAX_WIDTH))
+        max_width = _checked_int(max_width, "max_width", 1)
+        max_depth = DEFAULT_MAX_DEPTH if max_depth is None else _checked_int(max_depth, "max_depth", 1)
+        fixed, width = None, sizes(1, max_width)
         if isinstance(widths, SearchStrategy):
             width = widths.map(lambda w: _checked_int(w, "widths", 1))
         elif widths is not None:
@@ -479,7 +539,7 @@ class _ArchitectureSpec:
         least = 1 if wide_layer is None else (2 if wide_layer is True else wide_layer + 1)
         if isinstance(depth, int) and not isinstance(depth, bool) and depth < least:
             raise InvalidArgument(f"depth must be >= {least} with wide_layer={wide_layer!r}, got {depth}")
-        depth_s = _size(depth, "depth", least if depth is None else 1, _default_max(DEFAULT_MAX_DEPTH, depth=True))
+        depth_s = _size(depth, "depth", least if depth is None else 1, max_depth)
         if activation is None or isinstance(activation, SearchStrategy):
             activation_s = _activations(None) if activation is None else activation
         elif isinstance(activation, str) and activation in ACTIVATIONS:
@@ -514,10 +574,10 @@ class _ArchitectureSpec:
 
 def _architectures(d, n, spec_args) -> SearchStrategy[Architecture]:
     spec = _ArchitectureSpec.build(*spec_args)
-    d_s = _size(d, "d", 1, _default_max(DEFAULT_MAX_D))
+    d_s = _size(d, "d", 1, DEFAULT_MAX_D)
     if spec.wide_layer is not None and n is None:
         raise InvalidArgument("wide_layer needs n (the number of data points) to size the wide layer")
-    n_s = None if n is None else _size(n, "n", 1, _default_max(DEFAULT_MAX_N))
+    n_s = None if n is None else _size(n, "n", 1, DEFAULT_MAX_N)
 
     @st.composite
     def draw_architecture(draw):
@@ -540,7 +600,7 @@ def architectures(
     """Seed-parameterised networks (:class:`ntkverify.architecture.Architecture`, docs/model.md#seed-normalisation).
 
     ``depth``: L = number of weight matrices (default 1..4). ``widths``: a strategy for each hidden width
-    (default ``integers(1, 64)``) or a fixed sequence. ``shape``: ``"any"``, ``"pyramidal"``
+    (default ``sizes(1, 64)``, small and boundary widths) or a fixed sequence. ``shape``: ``"any"``, ``"pyramidal"``
     (n_1 ≥ n_2 ≥ … ≥ n_{L−1}) or ``"constant"``. ``wide_layer``: ``None``, a 1-based hidden-layer index k, or
     ``True`` (k drawn, shrinking to 1); layer k then has width ≥ ⌈``wide_factor``·n⌉ (NMM21 Thm 4.1's wide
     layer, docs/statements.md#nmm21-finite-width; docs/statements.md#nmm21-feature-matrices finds C ≈ 16 needed to get
@@ -555,8 +615,8 @@ def architectures(
 # Cases
 
 
-def _cases(n, d, distribution, device, spec_args) -> SearchStrategy[Case]:
-    data = _datasets(n, d, distribution, device)
+def _cases(n, d, distribution, device, spec_args, max_n, max_d) -> SearchStrategy[Case]:
+    data = _datasets(n, d, distribution, device, max_n, max_d)
     spec = _ArchitectureSpec.build(*spec_args)
 
     @st.composite
@@ -579,12 +639,17 @@ def cases(
     wide_factor: float = DEFAULT_WIDE_FACTOR,
     shape: str = "any",
     activation: str | SearchStrategy[str] | None = None,
+    max_n: int = DEFAULT_MAX_N,
+    max_d: int = DEFAULT_MAX_D,
+    max_width: int = DEFAULT_MAX_WIDTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
     device=None,
 ) -> SearchStrategy[Case]:
     """A data set (:func:`datasets`) and an architecture (:func:`architectures`) on the same d, with the
-    wide layer sized by the data set's n. Arguments as in those two functions."""
-    args = (depth, widths, wide_layer, wide_factor, shape, activation)
-    return st.deferred(lambda: _cases(n, d, distribution, device, args))
+    wide layer sized by the data set's n. Arguments as in those two functions; ``max_width`` and
+    ``max_depth`` bound the drawn hidden widths and depth."""
+    args = (depth, widths, wide_layer, wide_factor, shape, activation, max_width, max_depth)
+    return st.deferred(lambda: _cases(n, d, distribution, device, args, max_n, max_d))
 
 
 # ---------------------------------------------------------------------------------------------------------

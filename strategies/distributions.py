@@ -60,10 +60,15 @@ The laws and the facts behind their metadata:
   assumptions.
 
 Adversarial geometries (``iid`` false; built on the sphere of radius √d, so the √d convention holds):
-``near_duplicates`` (pairs at relative distance ``gap``), ``antipodal`` (pairs ±y), ``clustered``,
+``near_duplicates`` (pairs at relative distance ``gap``), ``near_antipodal`` (pairs at relative distance
+``gap`` from each other's antipode), ``antipodal`` (pairs ±y), ``clustered``,
 ``low_rank`` (rank r < n) and ``zero_row``. :meth:`Distribution.expects_zero_lambda_min` says when the
 limiting ReLU NTK of docs/model.md#seed-normalisation, docs/kernels.md#recursion has λ_min = 0 exactly, per
 docs/statements.md#A9.
+
+Transformed laws: ``Scaled(base, scale, outlier)`` multiplies the rows by ``scale`` and the first row by
+``outlier`` more (row norms from 1e-100 to 1e100, mixed scales in one data set); ``OnDomain(base, domain)``
+projects the rows to the unit sphere or the sphere of radius √d (:data:`DOMAINS`).
 """
 
 from __future__ import annotations
@@ -538,6 +543,36 @@ class AntipodalPairs(_Adversarial):
         )
 
 
+class NearAntipodal(_Adversarial):
+    """⌈n/2⌉ points uniform on the √d-sphere, then x_{m+i} = −x_i + gap·√d·v_i with v_i uniform unit vectors:
+    pairs at angle π − O(``gap``), where arccos of a correlation near −1 loses half its digits.
+
+    Parameters
+    ----------
+    gap : float >= 0
+        Relative distance of each copy from the antipode of its source; 0 gives exact antipodal pairs.
+    """
+
+    family = "near_antipodal"
+
+    def __init__(self, gap: float = 1e-6):
+        self.gap = check_nonneg(gap, "gap")
+        self.description = f"pairs of points at relative distance {self.gap:g} from each other's antipode"
+        self.degeneracy = "pairs at angle π − O(gap): correlations next to −1 (the √u regime of arccos)"
+
+    def _sample(self, n, d, rng):
+        m = math.ceil(n / 2)
+        base = self._base(m, d, rng)
+        copies = -base[: n - m] + self.gap * _on_sphere(rng.normal(n - m, d), math.sqrt(d))
+        return torch.cat([base, copies])
+
+    def expects_zero_lambda_min(self, n, d, depth):
+        return super().expects_zero_lambda_min(n, d, depth) or (self.gap == 0 and depth == 1 and n >= 2)
+
+    def _params(self):
+        return f"gap={self.gap:g}"
+
+
 class Clustered(_Adversarial):
     """``clusters`` centres uniform on the √d-sphere; point i is centre (i mod clusters) plus
     ``spread``·N(0, I_d) (so each point is at distance about spread·√d from its centre).
@@ -617,6 +652,114 @@ class ZeroRow(_Adversarial):
         return True
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Transformed laws: a scale, and a domain (see docs/search.md#scales and #domains)
+
+
+class Scaled(Distribution):
+    """The rows of ``base`` times ``scale``, and the first row times ``outlier`` as well: row norms across
+    scales, and one tiny or huge row beside ordinary ones. A positive scaling of rows keeps zero rows, positively
+    parallel pairs and the rank, so :meth:`expects_zero_lambda_min` is the base law's, except for antipodal pairs
+    that the outlier breaks (then one pair fewer is counted).
+
+    Parameters
+    ----------
+    base : Distribution
+    scale, outlier : float > 0
+    """
+
+    family = "scaled"
+
+    def __init__(self, base: Distribution, scale: float = 1.0, outlier: float = 1.0):
+        self.base = get_distribution(base)
+        self.scale, self.outlier = (_positive(v, name) for v, name in ((scale, "scale"), (outlier, "outlier")))
+        self.description = f"{self.base.description}, rows times {self.scale:g}, the first times {self.outlier:g} more"
+        for name in ("centred", "tail", "log_concave", "product", "degeneracy"):
+            setattr(self, name, getattr(self.base, name))
+        self.iid = self.base.iid and self.outlier == 1.0
+        self.isotropic = False
+        self.lipschitz_concentrated = False  # the norm convention E‖x‖² = d no longer holds
+
+    def _sample(self, n, d, rng):
+        X = self.base._sample(n, d, rng) * self.scale
+        X[0] *= self.outlier
+        return X
+
+    def expects_zero_lambda_min(self, n, d, depth):
+        if self.outlier != 1.0 and isinstance(self.base, AntipodalPairs):
+            # the pair (x_0, x_1) is no longer antipodal: count the pairs of the other rows (a principal
+            # submatrix with λ_min = 0 forces λ_min = 0 of the PSD whole)
+            generic = Distribution.expects_zero_lambda_min(self, n, d, depth)
+            return generic or (n > 2 and self.base.expects_zero_lambda_min(n - 2, d, depth))
+        return self.base.expects_zero_lambda_min(n, d, depth)
+
+    def _params(self):
+        return f"{self.base!r}, scale={self.scale:g}, outlier={self.outlier:g}"
+
+
+def _positive(value: float, name: str) -> float:
+    value = check_nonneg(value, name)
+    if value == 0:
+        raise ValueError(f"{name} must be > 0, got 0")
+    return value
+
+
+#: The domains a claim may state: the whole space, the unit sphere, or the sphere of radius √d.
+DOMAINS = ("any", "unit-sphere", "sphere-sqrt-d")
+
+
+def domain_radius(domain: str, d: int) -> float | None:
+    """The radius of the sphere a domain names (``None`` for ``any``)."""
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
+    return None if domain == "any" else (1.0 if domain == "unit-sphere" else math.sqrt(d))
+
+
+def in_domain(X: torch.Tensor, domain: str, *, rtol: float = 1e-12) -> bool:
+    """Whether every row of ``X`` lies in ``domain`` (row norms within ``rtol`` of the radius)."""
+    radius = domain_radius(domain, X.shape[1])
+    if radius is None:
+        return True
+    norms = torch.linalg.vector_norm(X, dim=1)
+    return bool(((norms - radius).abs() <= rtol * radius).all())
+
+
+class OnDomain(Distribution):
+    """The rows of ``base`` projected radially to the sphere that ``domain`` names (:data:`DOMAINS`); a zero row
+    becomes the radius times e₁. Angles, and so every degeneracy of the angles, are kept.
+
+    Parameters
+    ----------
+    base : Distribution
+    domain : ``"unit-sphere"`` or ``"sphere-sqrt-d"``
+    """
+
+    family = "on_domain"
+
+    def __init__(self, base: Distribution, domain: str = "unit-sphere"):
+        if domain not in DOMAINS[1:]:
+            raise ValueError(f"domain must be one of {DOMAINS[1:]}, got {domain!r}")
+        self.base, self.domain = get_distribution(base), domain
+        self.description = f"{self.base.description}, projected to the {domain}"
+        for name in ("centred", "iid", "degeneracy"):
+            setattr(self, name, getattr(self.base, name))
+        self.norm_scaling = "unit" if domain == "unit-sphere" else "sqrt_d"
+        self.isotropic = self.base.isotropic and self.base.centred
+
+    def _sample(self, n, d, rng):
+        X = self.base._sample(n, d, rng)
+        X[~X.any(dim=1), 0] = 1.0
+        return X * (domain_radius(self.domain, d) / torch.linalg.vector_norm(X, dim=1, keepdim=True))
+
+    def expects_zero_lambda_min(self, n, d, depth):
+        return Distribution.expects_zero_lambda_min(self, n, d, depth) or (
+            not isinstance(self.base, ZeroRow) and self.base.expects_zero_lambda_min(n, d, depth)
+        )
+
+    def _params(self):
+        return f"{self.base!r}, domain={self.domain}"
+
+
 def _registry(*laws: Distribution) -> dict[str, Distribution]:
     return {law.family: law for law in laws}
 
@@ -637,7 +780,9 @@ DISTRIBUTIONS: dict[str, Distribution] = _registry(
 )
 
 #: The adversarial geometries with default parameters.
-ADVERSARIAL: dict[str, Distribution] = _registry(NearDuplicates(), AntipodalPairs(), Clustered(), LowRank(), ZeroRow())
+ADVERSARIAL: dict[str, Distribution] = _registry(
+    NearDuplicates(), NearAntipodal(), AntipodalPairs(), Clustered(), LowRank(), ZeroRow()
+)
 
 
 def get_distribution(distribution: str | Distribution) -> Distribution:

@@ -22,7 +22,7 @@ from tests.test_reports import FIXED, planted_subject
 def _restore_process_state(monkeypatch):
     """The commands load a Hypothesis profile and set NTKVERIFY_DEVICE for the process: undo both."""
     monkeypatch.setenv("NTKVERIFY_DEVICE", "cpu")
-    previous = settings._current_profile
+    previous = settings.get_current_profile_name()
     yield
     settings.load_profile(previous)
 

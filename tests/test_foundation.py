@@ -37,7 +37,7 @@ def test_unit_roundoff():
 
 
 def _profile_in_subprocess(env: dict, *args: str) -> str:
-    code = "import ntkverify.plugin; from hypothesis import settings; print(settings._current_profile)"
+    code = "import ntkverify.plugin; from hypothesis import settings; print(settings.get_current_profile_name())"
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 

@@ -29,7 +29,7 @@ EXAMPLES = 20  # per pair and night: enough to exercise the search, cheap enough
 @pytest.fixture
 def base():
     """The nightly profile with few examples; the profile in force is restored afterwards (``main`` loads it)."""
-    previous = Settings._current_profile
+    previous = Settings.get_current_profile_name()
     load_profile("nightly")
     yield Settings(Settings.get_profile("nightly"), max_examples=EXAMPLES)
     load_profile(previous)

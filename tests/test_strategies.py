@@ -204,16 +204,18 @@ def test_target_margin_rejects_a_bad_scale():
         target_margin(1.0, scale=0.0)
 
 
-def test_nightly_profile_draws_larger_cases(monkeypatch):
-    """Under ``nightly`` the default bounds of n, d and widths double and depth grows by 2 (CI sizes stay)."""
+def test_sizes_come_from_explicit_bounds_not_the_profile_name():
+    """Default sizes stay small whatever profile is loaded; a larger ``max_n``/``max_width``/``max_depth`` (which
+    the properties take from the profile's ``SearchBudget``) reaches larger cases, shrunk to the smallest."""
     from hypothesis import find, settings
     from hypothesis.errors import NoSuchExample
 
-    from ntkverify.strategies import architectures, datasets
+    from ntkverify.strategies import cases, datasets
 
     quick = settings(max_examples=200, database=None, derandomize=True)
     with pytest.raises(NoSuchExample):
         find(datasets(distribution="sphere"), lambda ds: ds.n > 12, settings=quick)
-    monkeypatch.setattr(settings, "_current_profile", "nightly")
-    assert find(datasets(distribution="sphere"), lambda ds: ds.n > 12, settings=quick).n == 13
-    assert find(architectures(d=1), lambda a: a.depth > 4, settings=quick).depth == 5
+    assert find(datasets(distribution="sphere", max_n=600), lambda ds: ds.n > 300, settings=quick).n == 301
+    wide = find(cases(d=1, max_width=300), lambda c: max(c.architecture.widths, default=0) > 100, settings=quick)
+    assert max(wide.architecture.widths) == 101
+    assert find(cases(d=1, max_depth=6), lambda c: c.depth > 4, settings=quick).depth == 5

@@ -287,22 +287,88 @@ def rows_sorted(X):
     return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
 
 
-def tiled_not_mirrored(X):
-    """Computes the upper-triangular TILE × TILE blocks only and forgets to mirror them: for n > TILE the
-    blocks below the diagonal stay zero."""
+def _tiled_not_mirrored(tile: int) -> Callable:
+    """A kernel that computes the upper-triangular ``tile`` × ``tile`` blocks only and forgets to mirror them: for
+    n > tile the blocks below the diagonal stay zero."""
+
+    def kernel(X):
+        X = X.numpy()
+        n = X.shape[0]
+        norms = np.linalg.norm(X, axis=1)
+        safe = np.where(norms > 0, norms, 1.0)
+        K = np.zeros((n, n))
+        for i in range(0, n, tile):
+            for j in range(i, n, tile):
+                I, J = slice(i, i + tile), slice(j, j + tile)
+                theta = np.arccos(np.clip((X[I] @ X[J].T) / np.outer(safe[I], safe[J]), -1, 1))
+                outer = np.outer(norms[I], norms[J])
+                G = outer * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+                K[I, J] = (X[I] @ X[J].T) * np.outer(norms[I] > 0, norms[J] > 0) * (np.pi - theta) / np.pi + G
+        return K  # bug: K[J, I] = K[I, J].T missing
+
+    kernel.__name__ = "tiled_not_mirrored" if tile == TILE else f"tiled_not_mirrored_{tile}"
+    return kernel
+
+
+tiled_not_mirrored = _tiled_not_mirrored(TILE)
+#: The same bug behind larger blocks, which only a search reaching boundary sizes finds (and shrinks to T + 1).
+BLOCK_SIZES = (24, 65, 300)
+tiled_not_mirrored_24, tiled_not_mirrored_65, tiled_not_mirrored_300 = map(_tiled_not_mirrored, BLOCK_SIZES)
+
+
+def _ntk_2_from_correlations(X: np.ndarray, norms: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """The two-layer seed NTK from row norms and correlations, as the textbook writes it (arccos of ρ)."""
+    theta = np.arccos(rho)
+    G = np.outer(norms, norms) * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
+    return (X @ X.T) * np.outer(norms > 0, norms > 0) * (np.pi - theta) / np.pi + G
+
+
+def _float32_above(size: int) -> Callable:
+    def kernel(X):
+        dtype = torch.float32 if X.shape[0] > size else torch.float64  # bug: a "fast path" that loses digits
+        return textbook_ntk(X.to(dtype), 2).to(torch.float64)
+
+    kernel.__name__ = f"float32_above_{size}"
+    kernel.__doc__ = f"The textbook recursion, switched to float32 for batches of more than {size} rows (for speed)."
+    return kernel
+
+
+FAST_PATH_SIZE = 128
+float32_above_128 = _float32_above(FAST_PATH_SIZE)
+NORM_FLOOR = 1e-9  # row norms below this are floored by the kernel below
+CLIP = 1e-10  # correlations are clipped to [−1 + CLIP, 1 − CLIP]: angles below √(2·CLIP) ≈ 1.41e-5 are lost
+
+
+def norm_floor(X):
+    """Nonzero row norms floored at 1e-9 (an "eps" against division by zero) in the normalisation and in
+    ‖x_i‖‖x_j‖: wrong only for rows of norm below 1e-9 (zero rows are guarded)."""
     X = X.numpy()
-    n = X.shape[0]
+    norms = np.linalg.norm(X, axis=1)
+    floored = np.where(norms > 0, np.maximum(norms, NORM_FLOOR), 0.0)  # bug: the floor leaks into ‖x_i‖‖x_j‖
+    rho = np.clip((X @ X.T) / np.outer(*2 * [np.where(norms > 0, floored, 1.0)]), -1, 1)
+    return _ntk_2_from_correlations(X, floored, rho)
+
+
+def correlation_overflow(X):
+    """Correlations as G_ij/√(G_ii G_jj) with no guard on the product of squared norms, which overflows to inf
+    (ρ = 0) for rows of norm above ≈ 1.2e77 and underflows to 0 below ≈ 1e-81."""
+    X = X.numpy()
+    G = X @ X.T
+    diag = np.diag(G)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rho = np.clip(np.nan_to_num(G / np.sqrt(np.outer(diag, diag))), -1, 1)  # bug: outer(diag, diag) overflows
+    return _ntk_2_from_correlations(X, np.sqrt(diag), rho)
+
+
+def clipped_correlation(X):
+    """Correlations clipped to [−1 + 1e-10, 1 − 1e-10] (to keep arccos' derivative finite) with the diagonal set
+    exactly: wrong only for pairs at angle below ≈ 1.41e-5 from each other or from each other's antipode."""
+    X = X.numpy()
     norms = np.linalg.norm(X, axis=1)
     safe = np.where(norms > 0, norms, 1.0)
-    K = np.zeros((n, n))
-    for i in range(0, n, TILE):
-        for j in range(i, n, TILE):
-            I, J = slice(i, i + TILE), slice(j, j + TILE)
-            theta = np.arccos(np.clip((X[I] @ X[J].T) / np.outer(safe[I], safe[J]), -1, 1))
-            outer = np.outer(norms[I], norms[J])
-            G = outer * (np.sin(theta) + (np.pi - theta) * np.cos(theta)) / np.pi
-            K[I, J] = (X[I] @ X[J].T) * np.outer(norms[I] > 0, norms[J] > 0) * (np.pi - theta) / np.pi + G
-    return K  # bug: K[J, I] = K[I, J].T missing
+    rho = np.clip((X @ X.T) / np.outer(safe, safe), -1 + CLIP, 1 - CLIP)  # bug: too tight a clip
+    np.fill_diagonal(rho, 1.0)
+    return _ntk_2_from_correlations(X, norms, rho)
 
 
 def matmul_for_hadamard(X):
@@ -359,7 +425,7 @@ def jittered_acos(X):
     return clipped_ntk(X, 2, shrink=1 - 1e-7)
 
 
-def norm_floor(X):
+def normalize_eps(X):
     """Unit rows by ``torch.nn.functional.normalize`` (its norm floor eps = 1e-12), the correlation as their Gram
     matrix: rows shorter than 1e-12 come out shorter than 1, their correlations shrink towards 0."""
     U = torch.nn.functional.normalize(X, dim=1)
@@ -503,7 +569,7 @@ PLANTED: tuple[PlantedBug, ...] = (
         "division by the row norms without a guard: NaN for a zero row",
         zero_row_nan,
         SEED_NTK_2,
-        "well-formed-symmetric",
+        None,  # a non-finite output on some data: whichever property draws a zero row first (PlantedBug)
         max_size=(1, 1),
     ),
     PlantedBug(
@@ -636,9 +702,9 @@ PLANTED: tuple[PlantedBug, ...] = (
         max_size=(1, 1),
     ),
     PlantedBug(
-        "norm_floor",
+        "normalize_eps",
         "rows normalised with a norm floor of 1e-12: wrong for rows shorter than that",
-        norm_floor,
+        normalize_eps,
         SEED_NTK_2,
         "lambda-min-agreement",
         max_size=(2, 2),
@@ -684,6 +750,86 @@ PLANTED: tuple[PlantedBug, ...] = (
         SEED_NTK_2,
         "diagonal-identity",
         max_size=(1, 1),
+    ),
+)
+
+#: Bugs that hide at small sizes, ordinary scales or ordinary angles; ``trigger(X)`` says whether a data set
+#: reaches the bug (its threshold), and every counterexample must reach it.
+@dataclass(frozen=True)
+class HiddenBug(PlantedBug):
+    trigger: Callable[[torch.Tensor], bool] = lambda X: True
+    threshold: str = ""
+
+
+def _row_norms(X: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(X, dim=1)
+
+
+def _smallest_angle(X: torch.Tensor) -> float:
+    """The smallest angle between two distinct nonzero rows, or between one and the other's antipode."""
+    rows = X[_row_norms(X) > 0]
+    if len(rows) < 2:
+        return math.inf
+    theta, _, _ = analytic.first_layer_angles(*(2 * [rows / _row_norms(rows)[:, None]]))
+    theta = torch.minimum(theta, math.pi - theta).fill_diagonal_(math.inf)
+    return float(theta.min())
+
+
+HIDDEN: tuple[HiddenBug, ...] = tuple(
+    HiddenBug(
+        f"tiled_not_mirrored_{T}",
+        f"upper-triangular {T}×{T} tiles not mirrored: wrong only for n > {T}",
+        globals()[f"tiled_not_mirrored_{T}"],
+        SEED_NTK_2,
+        "well-formed-symmetric",
+        max_size=(T + 1, 1),
+        min_size=(T + 1, 1),
+        trigger=lambda X, T=T: X.shape[0] == T + 1,
+        threshold=f"n = {T + 1}",
+    )
+    for T in BLOCK_SIZES
+) + (
+    HiddenBug(
+        "float32_above_128",
+        f"a float32 fast path for more than {FAST_PATH_SIZE} rows",
+        float32_above_128,
+        SEED_NTK_2,
+        None,  # every property comparing float64 kernels sees float32 rounding; whichever draws n > 128 first
+        max_size=(FAST_PATH_SIZE + 1, 4),
+        min_size=(FAST_PATH_SIZE + 1, 1),
+        trigger=lambda X: X.shape[0] == FAST_PATH_SIZE + 1,
+        threshold=f"n = {FAST_PATH_SIZE + 1}",
+    ),
+    HiddenBug(
+        "norm_floor",
+        f"row norms floored at {NORM_FLOOR:g}",
+        norm_floor,
+        SEED_NTK_2,
+        None,
+        max_size=(1, 1),
+        trigger=lambda X: 1e-12 <= float(_row_norms(X).min()) < NORM_FLOOR,
+        threshold="the smallest row norm in [1e-12, 1e-9): scale 1e-10, the drawn scale nearest 1 below the floor",
+    ),
+    HiddenBug(
+        "correlation_overflow",
+        "G_ij/√(G_ii G_jj) without a guard: the product overflows for rows of norm above 1e77",
+        correlation_overflow,
+        SEED_NTK_2,
+        None,
+        max_size=(1, 1),
+        trigger=lambda X: 1e77 < float(_row_norms(X).max()) < 1e83,
+        threshold="the largest row norm in (1e77, 1e83): scale 1e80, the drawn scale nearest 1 above 1.2e77",
+    ),
+    HiddenBug(
+        "clipped_correlation",
+        f"correlations clipped to ±(1 − {CLIP:g}): angles below 1.41e-5 are lost",
+        clipped_correlation,
+        SEED_NTK_2,
+        "reference-agreement",
+        max_size=(2, 1),
+        min_size=(2, 1),
+        trigger=lambda X: _smallest_angle(X) < math.sqrt(2 * CLIP),
+        threshold="a pair at angle below 1.41e-5 from each other or from each other's antipode",
     ),
 )
 

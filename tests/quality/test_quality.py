@@ -1,8 +1,9 @@
 """Quality tier: ``ntkverify.verify`` must find every planted bug and shrink it to a small counterexample, and
 report nothing on correct kernels over the same runs (in the spirit of Hypothesis' own quality tests).
 
-Every run uses the ``ci`` profile (derandomised, 40 examples per property), taken explicitly from
-:mod:`ntkverify.profiles` so the result does not depend on the profile this pytest run loaded. (The runner
+Every run uses the ``ci`` profile (derandomised, 40 examples per property) and its budget of sizes (n up to
+~650, rows across scales), taken explicitly from :mod:`ntkverify.profiles` so the result does not depend on
+the profile this pytest run loaded. (The runner
 skips Hypothesis' ``explain`` phase, which only annotates the shrunk example.)
 """
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import settings
 
 import ntkverify
-from ntkverify.profiles import register_profiles
+from ntkverify.profiles import BUDGETS, register_profiles
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import load_callable
 from tests.quality.planted import CLAIMS, CORRECT, PLANTED, TILE, textbook_for
@@ -31,7 +32,7 @@ def ci_settings() -> settings:
 
 def _verify(kernel, claim, **kw):
     start = time.perf_counter()
-    result = ntkverify.verify(kernel, claim.name, settings=ci_settings(), **claim.kwargs(), **kw)
+    result = ntkverify.verify(kernel, claim.name, settings=ci_settings(), budget=BUDGETS["ci"], **claim.kwargs(), **kw)
     return result, time.perf_counter() - start
 
 
