@@ -90,6 +90,12 @@ def _repro(args) -> int:
     return main_repro(args.path)
 
 
+def _study(args) -> int:
+    from ntkverify.studies.command import main as study_main
+
+    return study_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ntkverify", description="Property-based verification of NTK theory.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     repro.add_argument("path", metavar="PATH", help="a report folder (or its report.json)")
     repro.set_defaults(func=_repro)
+
+    from ntkverify.studies.command import add_arguments as study_arguments
+
+    study = sub.add_parser(
+        "study",
+        help="the theorems at scale: designed studies with verdicts, controls, tables and plots",
+        description="Run the registered studies (default: all) and write OUTPUT/study.json, table.csv, plots "
+        "and index.html. Exit 0 all supported, 1 a study rejected or inconclusive or a control not rejected, "
+        "2 usage error, 3 internal failure.",
+    )
+    study_arguments(study)
+    study.set_defaults(func=_study)
 
     # listed for the help text; its own parser (ntkverify.reports.nightly) takes the arguments, see main()
     sub.add_parser("nightly", help="the nightly job: long random search, benchmarks, regressions against a baseline")

@@ -1,0 +1,8 @@
+"""The built-in studies, in the order they run (importing this module registers them)."""
+
+import importlib
+
+MODULES = ("lambda_min_scaling", "convergence_rate")
+
+for _module in MODULES:
+    importlib.import_module(f"ntkverify.studies.{_module}")
