@@ -2,7 +2,7 @@
 
 import importlib
 
-MODULES = ("lambda_min_scaling", "convergence_rate", "wide_layer", "explicit_bounds")
+MODULES = ("lambda_min_scaling", "convergence_rate", "wide_layer", "explicit_bounds", "lambda_min_probability")
 
 for _module in MODULES:
     importlib.import_module(f"ntkverify.studies.{_module}")

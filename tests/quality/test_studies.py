@@ -19,7 +19,13 @@ pytestmark = pytest.mark.quality
 PLANTED = Path(__file__).with_name("planted_studies.py")
 
 #: (study, scale): the smallest budgets at which each study keeps its stated power.
-BUDGETS = {"lambda-min-scaling": 0.01, "convergence-rate": 0.01, "wide-layer": 0.05, "explicit-bounds": 1.0}
+BUDGETS = {
+    "lambda-min-scaling": 0.01,
+    "convergence-rate": 0.01,
+    "wide-layer": 0.05,
+    "explicit-bounds": 1.0,
+    "lambda-min-probability": 0.1,
+}
 SEED_SETS = (0, 1000)  # two disjoint sets of seeds: the engine must be supported on both
 
 
