@@ -1,7 +1,7 @@
 """``ntkverify study``: run the registered studies and write their folder.
 
-Exit codes: 0 every study supported with its controls rejected; 1 a study rejected or inconclusive, or a
-control not rejected (a study that cannot fail); 2 usage or input error (one line, before any budget is
+Exit codes: 0 every study supported with its controls rejected; 1 a study rejected or inconclusive, a
+control not rejected (a study that cannot fail), or a user's kernel failing on a valid input; 2 usage or input error (one line, before any budget is
 spent); 3 environment or internal failure.
 """
 
@@ -92,8 +92,13 @@ def main(args) -> int:
         print(f"ntkverify study: usage error: {exc}", file=sys.stderr)
         return 2
     command = "ntkverify study " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
+    from ntkverify.properties.subjects import KernelError
+
     try:
         return _run(studies, args.budget, device, kernel, Path(args.output), command.strip())
+    except KernelError as exc:  # the user's kernel failed on a valid input: a finding, not a crash
+        print(f"ntkverify study: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # an engine or environment failure, not a verdict
         traceback.print_exc()
         print(f"ntkverify study: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -121,6 +121,12 @@ def test_usage_errors_are_one_line_exit_2(argv, message, capsys, tmp_path):
     assert not list(tmp_path.iterdir())  # nothing spent before the input was validated
 
 
+def test_planted_kernel_exits_1(tmp_path, capsys):
+    argv = ["study", "convergence-rate", "--kernel", "tests/quality/planted_studies.py:nngp_for_ntk", "--depth", "2"]
+    assert main([*argv, "--budget", str(2 * TINY), "--output", str(tmp_path)]) == 1
+    assert "convergence-rate: rejected" in capsys.readouterr().out
+
+
 def _chromium() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 
