@@ -1,8 +1,8 @@
 """``ntkverify study``: run the registered studies and write their folder.
 
 Exit codes: 0 every study supported with its controls rejected; 1 a study rejected or inconclusive, a
-control not rejected (a study that cannot fail), or a user's kernel failing on a valid input; 2 usage or input error (one line, before any budget is
-spent); 3 environment or internal failure.
+control not rejected (a study that cannot fail), or a user's kernel failing on a valid input; 2 usage or
+input error (one line, before any budget is spent); 3 environment or internal failure.
 """
 
 from __future__ import annotations

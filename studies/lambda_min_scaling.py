@@ -174,15 +174,18 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
         hi = [max(ys) - med[i] for i, (_, ys) in enumerate(g)]
         style = "-o" if k[0] == "main" else "--x"
         ax.errorbar(Ns, med, yerr=[lo, hi], fmt=style, ms=3, capsize=2, label=_label(k))
+    sizes_run = sorted({N for g in groups.values() for N, _ in g})
     for L in sorted({k[3] for k in groups}):
         ax.axhline(2 * mu_relu(2) ** 2 / L, color="grey", lw=0.8, ls=":")
         ax.annotate(
             f"2μ₂²/L, L={L}",
-            (min(N for g in groups.values() for N, _ in g), 2 * mu_relu(2) ** 2 / L),
+            (sizes_run[0], 2 * mu_relu(2) ** 2 / L),
             fontsize=7,
             color="grey",
         )
     ax.set(xscale="log", yscale="log", xlabel="N", ylabel="λ_min(K⁽ᴸ⁾)/(L·d)", title=f"{NAME}: {decision.verdict}")
+    ax.set_xticks(sizes_run, [str(N) for N in sizes_run])
+    ax.minorticks_off()
     ax.legend(fontsize=6, ncol=2)
     ratio = save(fig, folder, f"{NAME}-ratio.png")
     fig, ax = figure(7.5, 4.5)

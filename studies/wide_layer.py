@@ -181,6 +181,8 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
         ax.axhline(THRESHOLD, color="k", ls="--", lw=0.8, label=f"c = {THRESHOLD}")
         ax.axvline(1.0, color="grey", ls=":", lw=0.8)
         ax.set(xscale="log", xlabel="n_k / N", title=title)
+        ax.set_xticks(list(ALPHAS), [f"{a:g}" for a in ALPHAS])
+        ax.minorticks_off()
         ax.title.set_fontsize(8)
         ax.legend(fontsize=7)
     fig.suptitle(f"{NAME}: {decision.verdict}", fontsize=9)
