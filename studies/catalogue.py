@@ -2,7 +2,14 @@
 
 import importlib
 
-MODULES = ("lambda_min_scaling", "convergence_rate", "wide_layer", "explicit_bounds", "lambda_min_probability")
+MODULES = (
+    "lambda_min_scaling",
+    "convergence_rate",
+    "wide_layer",
+    "explicit_bounds",
+    "lambda_min_probability",
+    "gd_dynamics",
+)
 
 for _module in MODULES:
     importlib.import_module(f"ntkverify.studies.{_module}")

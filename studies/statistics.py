@@ -92,6 +92,15 @@ def slope_at_least(slope: Slope, threshold: float) -> str:
     return "inconclusive"
 
 
+def slope_at_most(slope: Slope, threshold: float) -> str:
+    """``supported`` (interval ≤ threshold), ``rejected`` (interval > threshold) or ``inconclusive``."""
+    if slope.high <= threshold:
+        return "supported"
+    if slope.low > threshold:
+        return "rejected"
+    return "inconclusive"
+
+
 def slope_within(slope: Slope, target: float, band: float) -> str:
     """``supported`` (interval inside target ± band), ``rejected`` (disjoint from it) or ``inconclusive``."""
     if target - band <= slope.low and slope.high <= target + band:

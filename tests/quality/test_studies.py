@@ -25,6 +25,7 @@ BUDGETS = {
     "wide-layer": 0.05,
     "explicit-bounds": 1.0,
     "lambda-min-probability": 0.1,
+    "gd-dynamics": 0.1,
 }
 SEED_SETS = (0, 1000)  # two disjoint sets of seeds: the engine must be supported on both
 
