@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,17 @@ def study_record(run: StudyRun) -> dict[str, Any]:
     }
 
 
+def _finite(value):
+    """The record with every NaN or infinity replaced by None, so that ``study.json`` is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_json(folder: Path, runs: list[StudyRun], command: str, exit_code: int) -> Path:
     record = {
         "schema_version": SCHEMA_VERSION,
@@ -58,7 +70,7 @@ def write_json(folder: Path, runs: list[StudyRun], command: str, exit_code: int)
         "studies": [study_record(r) for r in runs],
     }
     path = Path(folder) / "study.json"
-    path.write_text(json.dumps(record, indent=2, default=float))
+    path.write_text(json.dumps(_finite(record), indent=2, default=float, allow_nan=False))
     return path
 
 

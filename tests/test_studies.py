@@ -74,7 +74,7 @@ def test_runner_uses_the_executor_and_the_cache(tmp_path):
 
 
 def test_folder_holds_json_table_plots_and_html(folder):
-    record = json.loads((folder / "study.json").read_text())
+    record = json.loads((folder / "study.json").read_text(), parse_constant=pytest.fail)  # strict JSON: no NaN
     assert record["schema_version"] == 1
     (study,) = record["studies"]
     assert study["name"] == "convergence-rate" and study["verdict"] in ("supported", "rejected", "inconclusive")
