@@ -118,6 +118,12 @@ def _list(args) -> int:
     return list_main(args.cite, args.kind, args.subject)
 
 
+def _study(args) -> int:
+    from ntkverify.studies.command import main as study_main
+
+    return study_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ntkverify", description="Property-based verification of NTK theory.", epilog=HELP
@@ -200,9 +206,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=HELP,
     )
     listing.add_argument("--cite", metavar="TEXT", help="text of the citation or name (case-insensitive)")
-    listing.add_argument("--kind", choices=("DET", "PROB", "CONJ"), type=str.upper, help="property kind")
+    listing.add_argument("--kind", choices=("DET", "PROB", "CONJ", "STUDY"), type=str.upper, help="kind")
     listing.add_argument("--subject", choices=tuple(SUBJECTS), help="what the property is about")
     listing.set_defaults(func=_list)
+
+    from ntkverify.studies.command import add_arguments as study_arguments
+
+    study = sub.add_parser(
+        "study",
+        help="the theorems at scale: designed studies with verdicts, controls, tables and plots",
+        description="Run the registered studies (default: all) and write OUTPUT/study.json, table.csv, plots "
+        "and index.html. Exit 0 all supported, 1 a study rejected or inconclusive or a control not rejected, "
+        "2 usage error, 3 internal failure.",
+        epilog=HELP,
+    )
+    study_arguments(study)
+    study.set_defaults(func=_study)
 
     # listed for the help text; its own parser (ntkverify.reports.nightly) takes the arguments, see main()
     sub.add_parser("nightly", help="the nightly job: long random search, benchmarks, regressions against a baseline")

@@ -1,6 +1,9 @@
-"""Properties of the finite-width engine: the three empirical NTKs, convergence to the limit, the wide-layer
-feature matrix and the Lipschitz scaling of feature maps (docs/model.md#seed-normalisation,
-docs/statements.md#nmm21-finite-width, #nmm21-lipschitz, #B2, #C3, #C7, #C8).
+"""Properties of the finite-width engine: the three empirical NTKs, the wide-layer feature matrix and the
+Lipschitz scaling of feature maps (docs/model.md#seed-normalisation, docs/statements.md#nmm21-finite-width,
+#nmm21-lipschitz, #B2, #C7, #C8). The convergence of the normalised empirical NTK to the limit (#C3) is tested
+where it can fail, by the ``convergence-rate`` study (its rate over widths 64 … 4096, with a factor-2
+normalisation and a wrong fan-in rejected; docs/studies.md#convergence-rate): a per-trial bound at one width of
+256 allowed relative errors of 1.25–2.5, so a factor-2 error passed.
 
 The DET property runs on shrinking Hypothesis cases (any activation, both parameterisations); the statistical
 statements draw sphere data and N(0,1) networks per trial and are judged by the binomial test of
@@ -11,14 +14,12 @@ constants.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from ntkverify import spectra
 from ntkverify.architecture import Architecture
-from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk, normalized_empirical_ntk
+from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk
 from ntkverify.features import feature_matrices, lipschitz_lower_bound, lipschitz_scale, lipschitz_upper_bound
 from ntkverify.properties.cases import NetworkCase, network_cases
 from ntkverify.properties.catalogue import agreement
@@ -40,21 +41,6 @@ def _sphere_network(rng: np.random.Generator, N: int, d: int, widths: tuple[int,
     X = get_distribution("sphere").sample(N, d, rng)
     arch = Architecture(d, widths)
     return X, arch, arch.build(torch.Generator().manual_seed(int(rng.integers(2**31))), device="cpu")
-
-
-CONVERGENCE_CONSTANT = 10  # err ≤ 10·L/√m; the calibration of docs/statements.md#C3 measured err·√m ≈ 3.6 at L = 4
-
-
-def _convergence_trial(subject, rng: np.random.Generator) -> Verdict:
-    N, d, m = 8, 10, 256
-    L = int(rng.integers(2, 5))
-    X, arch, model = _sphere_network(rng, N, d, (m,) * (L - 1))
-    K = arch.analytic_ntk(X, device="cpu")
-    Kbar = normalized_empirical_ntk(model, X)
-    err = float(torch.linalg.matrix_norm(Kbar - K) / torch.linalg.matrix_norm(K))
-    return Verdict.inequality(
-        err, CONVERGENCE_CONSTANT * L / math.sqrt(m), 0.0, notes=f"relative Frobenius gap at width {m}, L={L}"
-    )
 
 
 # n_1 = 16·N; docs/statements.md#C7: this already reaches 65–85% of the limit (measured here: ≥ 61%, 40 draws)
@@ -102,17 +88,6 @@ for prop in (
         strategy=network_cases,
         cost=EMPIRICAL,
         tolerance_rule="Σ over methods of the empirical entry error (empirical.agreement_tolerance)",
-    ),
-    Property(
-        "empirical-converges",
-        f"‖(Π 2/n_l)K̄ − K⁽ᴸ⁾‖_F/‖K⁽ᴸ⁾‖_F ≤ {CONVERGENCE_CONSTANT}·L/√m at width m = 256",
-        "JGH18; NMM21 eq. (4); docs/statements.md#C3 (rate m^(-1/2))",
-        subjects=("empirical-ntk",),
-        builds_kernel=True,
-        trial=_convergence_trial,
-        delta=0.05,
-        trials=20,
-        **_PROB,
     ),
     Property(
         "wide-layer-sigma-min",

@@ -1,4 +1,4 @@
-"""``ntkverify list``: the registered properties (and studies, where that package is installed) with their
+"""``ntkverify list``: the registered properties and studies with their
 statement, citation, kind and subjects, filtered by citation text, kind and subject.
 
 From a paper's theorem to its check in two hops: ``ntkverify list --cite "DZPS19"`` names the properties that
@@ -8,7 +8,6 @@ docs anchors in each citation lead to the statement and its derivation (docs/REA
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,26 +61,10 @@ def property_entries() -> list[Entry]:
 
 
 def study_entries() -> list[Entry]:
-    """The studies of ``ntkverify.studies`` when that package is importable and has a registry (``all_studies()``
-    or a ``STUDIES`` collection, a mapping's values taken), else none."""
-    try:
-        studies = importlib.import_module("ntkverify.studies")
-    except ImportError:
-        return []
-    registry = getattr(studies, "all_studies", None)
-    found = registry() if callable(registry) else getattr(studies, "STUDIES", ())
-    found = found.values() if isinstance(found, dict) else found
-    return [
-        Entry(
-            "study",
-            str(s.name),
-            str(getattr(s, "statement", "")),
-            str(getattr(s, "citation", "")),
-            str(getattr(getattr(s, "kind", ""), "value", getattr(s, "kind", ""))),
-            tuple(getattr(s, "subjects", ())),
-        )
-        for s in found
-    ]
+    """The registered studies (:mod:`ntkverify.studies`): kind ``STUDY``, about the kernels they measure."""
+    from ntkverify.studies import all_studies
+
+    return [Entry("study", s.name, s.statement, s.citation, "STUDY", ()) for s in all_studies()]
 
 
 def select(cite: str | None = None, kind: str | None = None, subject: str | None = None) -> list[Entry]:

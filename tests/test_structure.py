@@ -105,7 +105,9 @@ def test_a_bound_catches_a_planted_shift_of_a_users_kernel():
 ENGINE = ROOT / "ntkverify"
 # the command line, the pytest plugin, the profiles and the package's lazy ``ntkverify.verify`` sit above the engine
 SHELL = {"cli.py", "plugin.py", "profiles.py", "__init__.py"}
-UPPER = ("ntkverify.strategies", "ntkverify.properties", "ntkverify.reports", "strategies", "properties", "reports")
+UPPER = tuple(
+    prefix + floor for prefix in ("ntkverify.", "") for floor in ("strategies", "properties", "reports", "studies")
+)
 
 
 def _imports(path: Path) -> set[str]:

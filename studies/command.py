@@ -1,0 +1,133 @@
+"""``ntkverify study``: run the registered studies and write their folder.
+
+Exit codes: 0 every study supported with its controls rejected; 1 a study rejected or inconclusive, a
+control not rejected (a study that cannot fail), or a user's kernel failing on a valid input; 2 usage or
+input error (one line, before any budget is spent); 3 environment or internal failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import traceback
+from pathlib import Path
+
+from ntkverify.studies.core import KernelSpec, Plan, all_studies, get_study
+
+DEFAULT_OUTPUT = "ntk-reports/studies"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME", help="studies to run (default: all)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="minutes for the selected studies together on 2 CPU cores (default: the sum of their defaults); "
+        "the grids scale with it and the report says what power is left",
+    )
+    parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="where the grid points run")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"study folder and point cache ({DEFAULT_OUTPUT})")
+    parser.add_argument("--list", action="store_true", help="list the studies with their statements and sources")
+    parser.add_argument("--kernel", default=None, metavar="MODULE:CALLABLE", help="study your own kernel")
+    parser.add_argument("--claim", default="relu-ntk", help="what --kernel computes (default: relu-ntk)")
+    parser.add_argument("--depth", type=int, default=None, help="the depth L of --kernel (weight matrices)")
+
+
+class _Usage(ValueError):
+    pass
+
+
+def _select(names: list[str]):
+    try:
+        return [get_study(n) for n in names] if names else all_studies()
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+
+
+def _kernel(args, studies) -> KernelSpec | None:
+    if args.kernel is None:
+        return None
+    from ntkverify.properties.verify import UsageError
+
+    spec = KernelSpec(args.kernel, args.claim, args.depth)
+    try:
+        spec.subject()
+    except UsageError as exc:
+        raise _Usage(str(exc)) from None
+    unfit = [s.name for s in studies if args.claim not in s.claims]
+    if unfit:
+        raise _Usage(f"--claim {args.claim} cannot be studied by {', '.join(unfit)} (name studies that take it)")
+    return spec
+
+
+def _device(name: str | None) -> str:
+    from ntkverify.device import resolve_device
+
+    try:
+        return resolve_device(name).type
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+
+
+def _list() -> int:
+    for s in all_studies():
+        print(f"{s.name}  (default {s.default_minutes:g} min)\n  {s.statement}\n  source: {s.citation}")
+    return 0
+
+
+def main(args) -> int:
+    """The ``study`` subcommand on parsed arguments (see :func:`add_arguments`)."""
+    if args.list:
+        return _list()
+    try:
+        studies = _select(args.names)
+        kernel = _kernel(args, studies)
+        device = _device(args.device)
+        if args.budget is not None and not args.budget > 0:
+            raise _Usage(f"--budget must be > 0 minutes, got {args.budget}")
+    except _Usage as exc:
+        print(f"ntkverify study: usage error: {exc}", file=sys.stderr)
+        return 2
+    command = "ntkverify study " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
+    from ntkverify.properties.subjects import KernelError
+
+    try:
+        return _run(studies, args.budget, device, kernel, Path(args.output), command.strip())
+    except KernelError as exc:  # the user's kernel failed on a valid input: a finding, not a crash
+        print(f"ntkverify study: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # an engine or environment failure, not a verdict
+        traceback.print_exc()
+        print(f"ntkverify study: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+
+
+def exit_code(runs) -> int:
+    ok = all(r.decision.verdict == "supported" and r.decision.controls_ok for r in runs)
+    return 0 if ok else 1
+
+
+def _run(studies, budget, device, kernel, output: Path, command: str) -> int:
+    from ntkverify.studies.output import write_html, write_json, write_table
+    from ntkverify.studies.runner import run_study
+
+    default = sum(s.default_minutes for s in studies)
+    scale = (budget or default) / default
+    runs = []
+    for s in studies:
+        run = run_study(s, Plan(scale, device, kernel), output)
+        d = run.decision
+        controls = ", ".join(f"{c.name}: {c.verdict}" for c in d.controls)
+        print(
+            f"{s.name}: {d.verdict} ({d.reason}); controls {controls}; "
+            f"{len(run.records)} points ({run.cached} cached) in {run.seconds:.1f} s"
+        )
+        runs.append(run)
+    code = exit_code(runs)
+    write_json(output, runs, command, code)
+    write_table(output, runs)
+    print(f"report: {write_html(output, runs, command)}")
+    return code
