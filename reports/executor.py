@@ -135,7 +135,14 @@ class InProcess(Executor):
         return results
 
 
-PACKAGES = ("ntkverify", "ntkverify.bounds", "ntkverify.strategies", "ntkverify.properties", "ntkverify.reports")
+PACKAGES = (
+    "ntkverify",
+    "ntkverify.bounds",
+    "ntkverify.strategies",
+    "ntkverify.properties",
+    "ntkverify.reports",
+    "ntkverify.studies",
+)
 
 
 def import_all() -> None:

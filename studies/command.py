@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import traceback
 from pathlib import Path
+
+from ntkverify.reports import executor as executors
 
 from ntkverify.studies.core import KernelSpec, Plan, all_studies, get_study
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", default=None, metavar="MODULE:CALLABLE", help="study your own kernel")
     parser.add_argument("--claim", default="relu-ntk", help="what --kernel computes (default: relu-ntk)")
     parser.add_argument("--depth", type=int, default=None, help="the depth L of --kernel (weight matrices)")
+    executors.add_arguments(parser)  # grid points on a Dask cluster (docs/distributed.md)
 
 
 class _Usage(ValueError):
@@ -94,15 +96,16 @@ def main(args) -> int:
     command = "ntkverify study " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
     from ntkverify.properties.subjects import KernelError
 
-    try:
-        return _run(studies, args.budget, device, kernel, Path(args.output), command.strip())
+    try:  # an engine or environment failure escapes to the command's exit-code contract (exit 3, logged)
+        with executors.from_arguments(args) as executor:
+            mapper = executor.map if executor.distributed else map
+            return _run(studies, args.budget, device, kernel, Path(args.output), command.strip(), mapper)
     except KernelError as exc:  # the user's kernel failed on a valid input: a finding, not a crash
         print(f"ntkverify study: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:  # an engine or environment failure, not a verdict
-        traceback.print_exc()
-        print(f"ntkverify study: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 3
+    except executors.ExecutorError as exc:
+        print(f"ntkverify study: {exc.kind}: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def exit_code(runs) -> int:
@@ -110,7 +113,7 @@ def exit_code(runs) -> int:
     return 0 if ok else 1
 
 
-def _run(studies, budget, device, kernel, output: Path, command: str) -> int:
+def _run(studies, budget, device, kernel, output: Path, command: str, mapper=map) -> int:
     from ntkverify.studies.output import write_html, write_json, write_table
     from ntkverify.studies.runner import run_study
 
@@ -118,7 +121,7 @@ def _run(studies, budget, device, kernel, output: Path, command: str) -> int:
     scale = (budget or default) / default
     runs = []
     for s in studies:
-        run = run_study(s, Plan(scale, device, kernel), output)
+        run = run_study(s, Plan(scale, device, kernel), output, executor=mapper)
         d = run.decision
         controls = ", ".join(f"{c.name}: {c.verdict}" for c in d.controls)
         print(

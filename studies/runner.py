@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ntkverify.reports.executor import Lost
+from ntkverify.reports.exits import EnvironmentFailure
 from ntkverify.studies.core import Decision, Plan, Point, Record, Study, evaluate
 
 Executor = Callable[[Callable, Iterable], Iterable]
@@ -51,6 +53,8 @@ def run_study(study: Study, plan: Plan, output: Path, executor: Executor = map) 
     results = {p: _read(paths[p]) for p in points}
     todo: list[Point] = [p for p in points if results[p] is None]
     for p, result in zip(todo, executor(evaluate, todo)):
+        if isinstance(result, Lost):  # the finished points are cached: a rerun measures only what was lost
+            raise EnvironmentFailure(f"{study.name}: grid point {p.as_dict()} was lost: {result.reason}")
         paths[p].write_text(json.dumps({"point": p.as_dict(), "study": p.study, **result}))
         results[p] = result
     records = [Record(p, results[p]["values"]) for p in points]
