@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from ntkverify.reports import executor as executors
-
 from ntkverify.studies.core import KernelSpec, Plan, all_studies, get_study
 
 DEFAULT_OUTPUT = "ntk-reports/studies"
