@@ -22,7 +22,8 @@ from typing import Any, TextIO
 
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports.counterexample import write_result_report
-from ntkverify.reports.store import append_jsonl, new_run_folder, signals_deferred
+from ntkverify.reports.exits import check_interrupt, interrupts_deferred
+from ntkverify.reports.store import append_jsonl, new_run_folder
 from ntkverify.reports.summary import Entry, result_record, write_summary
 
 COUNTEREXAMPLES = "counterexamples"
@@ -96,6 +97,7 @@ def run_pairs(
     summary = dict(profile=profile, command=command)
     try:
         for (prop, subject), label in zip(pairs, labels):
+            check_interrupt()
             progress.begin(label)
             try:
                 entry = Entry(runner(prop, subject))
@@ -104,7 +106,7 @@ def run_pairs(
             if entry.result.counterexample is not None:
                 written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
                 entry.report = written.path
-            with signals_deferred():  # the record and the entry list agree, whenever an interrupt comes
+            with interrupts_deferred():  # the record and the entry list agree, whenever an interrupt comes
                 append_jsonl(folder / RESULTS, result_record(entry, folder))
                 entries.append(entry)
             progress.end(entry)
