@@ -18,11 +18,12 @@ A command raises :class:`InputError` (or one of :data:`USAGE_ERRORS`) for the us
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ntkverify.device import DeviceUnavailable, resolve_device
@@ -65,23 +66,58 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+_received: list[int] = []  # interrupts received under run_command and not yet raised where they count
+_deferring = [0]  # depth of interrupts_deferred blocks
+
+
+def _interrupt(signum) -> KeyboardInterrupt:
+    return KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+def _on_interrupt(signum, frame):
+    """Record the signal and raise it, unless a bookkeeping block defers it. The raise alone is not enough: an
+    exception raised inside a garbage-collector callback or a ``__del__`` is printed and dropped by Python, so
+    the jobs also call :func:`check_interrupt` between units of work."""
+    _received.append(signum)
+    if not _deferring[0]:
+        raise _interrupt(signum)
+
+
+def check_interrupt() -> None:
+    """Raise the interrupt received under :func:`run_command` that has not been raised where it counts yet."""
+    if _received:
+        raise _interrupt(_received[-1])
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """An interrupt arriving inside the block is raised when it ends, so that a few bookkeeping steps happen all
+    or not at all (under :func:`run_command`; elsewhere Python's own SIGINT handler is left alone)."""
+    _deferring[0] += 1
+    try:
+        yield
+    finally:
+        _deferring[0] -= 1
+    if not _deferring[0]:
+        check_interrupt()
 
 
 def run_command(prog: str, fn: Callable[..., int], *args, stderr=None) -> int:
     """``fn(*args)`` under the contract of the module docstring: its own exit code, or 2/3 for what it raised.
 
-    SIGTERM is turned into ``KeyboardInterrupt`` while ``fn`` runs, so that a terminated job writes what has
-    finished exactly as an interrupted one does."""
+    SIGINT and SIGTERM raise ``KeyboardInterrupt`` while ``fn`` runs (:func:`_on_interrupt`), so that a
+    terminated job writes what has finished exactly as an interrupted one does."""
     stderr = stderr or sys.stderr
     import torch
 
-    previous = signal.getsignal(signal.SIGTERM)
+    previous = {}
     try:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-    except ValueError:  # not the main thread: leave SIGTERM alone
-        previous = None
+        for sig in INTERRUPTS:
+            previous[sig] = signal.signal(sig, _on_interrupt)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    _received.clear()
     try:
         return fn(*args)
     except USAGE_ERRORS as exc:
@@ -100,8 +136,9 @@ def run_command(prog: str, fn: Callable[..., int], *args, stderr=None) -> int:
         )
         return ENVIRONMENT
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _received.clear()
 
 
 def checked_device(device: str | None):

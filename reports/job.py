@@ -23,7 +23,8 @@ from typing import Any, TextIO
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports.counterexample import write_result_report
 from ntkverify.reports.executor import Executor, Lost, import_all
-from ntkverify.reports.store import append_jsonl, new_run_folder, signals_deferred
+from ntkverify.reports.exits import check_interrupt, interrupts_deferred
+from ntkverify.reports.store import append_jsonl, new_run_folder
 from ntkverify.reports.summary import Entry, result_record, write_summary
 
 COUNTEREXAMPLES = "counterexamples"
@@ -126,6 +127,7 @@ def run_pairs(
     try:
         remote = iter(executor.map(PairTask(profile, runner), pairs)) if executor and executor.distributed else None
         for (prop, subject), label in zip(pairs, labels):
+            check_interrupt()
             progress.begin(label)
             entry = run_entry(prop, subject, runner) if remote is None else next(remote)
             if isinstance(entry, Lost):
@@ -133,7 +135,7 @@ def run_pairs(
             if entry.result.counterexample is not None:
                 written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
                 entry.report = written.path
-            with signals_deferred():  # the record and the entry list agree, whenever an interrupt comes
+            with interrupts_deferred():  # the record and the entry list agree, whenever an interrupt comes
                 append_jsonl(folder / RESULTS, result_record(entry, folder))
                 entries.append(entry)
             progress.end(entry)

@@ -70,6 +70,7 @@ from ntkverify.reports.exits import (
     HELP,
     EnvironmentFailure,
     InputError,
+    check_interrupt,
     checked_device,
     run_command,
     writable_file,
@@ -184,11 +185,13 @@ def _advance(
     recorded as status ``error``."""
     prop, subject = record.prop, record.subject
     rounds = 0
+    check_interrupt()
     try:
         if prop.kind is Kind.PROB:
             record.merge(run_property(prop, subject, settings=base))
             record.done = True
         while not record.done and (max_rounds is None or rounds < max_rounds):
+            check_interrupt()
             left = math.inf if deadline is None else deadline - time.perf_counter()
             n = target if deadline is None else examples_for_round(record.examples, target, record.elapsed, left)
             if n < 1:
@@ -580,6 +583,7 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
     if config.benchmarks is not None and interrupted is None:
         left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
         try:
+            check_interrupt()
             bench = run_benchmarks(config.benchmarks, config.output / "benchmarks.json", left)
         except KeyboardInterrupt as exc:  # the pairs have finished: keep them, as a partial night
             interrupted = exc

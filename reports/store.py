@@ -22,8 +22,6 @@ import math
 import os
 import re
 import shutil
-import signal
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,21 +120,6 @@ def new_run_folder(root: Path, prefix: str) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free run folder name {base}-* under {root}")
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """SIGINT and SIGTERM arriving inside the block are delivered when it ends (in the main thread; elsewhere
-    the block runs as it is), so that a few bookkeeping steps happen all or not at all."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    interrupts = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, interrupts)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def append_index(root: Path, record: dict[str, Any]) -> None:
