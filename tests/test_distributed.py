@@ -267,3 +267,17 @@ def test_a_worker_killed_mid_pair_loses_nothing(tmp_path, scheduler):
     records = _records(outcome.folder.parent)
     assert [r["label"] for r in records] == [p.name if s is None else f"{p.name}[{s.name}]" for p, s in pairs]
     assert all(r["status"] == "passed" for r in records) and records[0]["examples"] == 20  # recorded once
+
+
+def test_study_on_the_cluster_gives_the_same_table(tmp_path, scheduler, one_thread):
+    """Issue of record: a study's grid points on the cluster give the table of the in-process run, digit for digit
+    (same seeds, same grid, one torch thread on both sides)."""
+    from ntkverify.studies import Plan, get_study, run_study
+
+    study, plan = get_study("convergence-rate"), Plan(0.002)
+    here = run_study(study, plan, tmp_path / "here")
+    with executors.open_executor(scheduler=scheduler) as executor:
+        there = run_study(study, plan, tmp_path / "there", executor=executor.map)
+        assert executor.accounting.count("done") == len(there.records) > 0
+    assert repr(here.records) == repr(there.records)  # repr: NaN values compare equal as text
+    assert repr(here.decision) == repr(there.decision)
