@@ -16,12 +16,13 @@ FIELDS = {"n": max, "d": max, "width": max, "min_angle": min, "min_norm": min, "
 
 
 def reach(case) -> dict[str, float]:
-    """The sizes of ``case``, its smallest angle between two nonzero rows (or a row and another's antipode)
-    and its smallest and largest nonzero row norms; ``{}`` for a case without data."""
+    """The sizes of ``case`` (widths from its architecture or its data set's), its smallest angle between two
+    nonzero rows (or a row and another's antipode) and its smallest and largest nonzero row norms; ``{}`` for a
+    case without data."""
     X = getattr(case, "X", None)
     if not isinstance(X, torch.Tensor) or X.ndim != 2:
         return {}
-    architecture = getattr(case, "architecture", None)
+    architecture = getattr(case, "architecture", None) or getattr(getattr(case, "dataset", None), "architecture", None)
     norms = torch.linalg.vector_norm(X, dim=1)
     live = norms > 0
     record = {"n": X.shape[0], "d": X.shape[1], "width": max(getattr(architecture, "widths", ()) or (0,))}
