@@ -242,6 +242,8 @@ def _domain_note(subject: Subject, results: list[PropertyResult], settings, budg
     data drawn on that sphere; if they all hold there, say that the kernel fails only off it and suggest the
     domain (many published formulas, Du et al.'s H∞ among them, are stated for unit-norm data)."""
     failed = [r for r in results if not r.ok]
+    if isinstance(subject, EmpiricalSubject):  # its cases are modules and their inputs: no domain to state
+        return None
     if subject.claim.domain != "any" or not failed or any(r.counterexample is None for r in failed):
         return None
     for domain in DOMAINS[1:]:

@@ -236,7 +236,11 @@ def test_unchanged_nights_raise_no_alarm(tmp_path, base):
     """Three nights of the same code, each promoted as the next one's baseline. The searches differ (the number
     of examples changes each night, and so does every search that depends on it) while staying reproducible
     (derandomised); the tightest margins move as they do between real nights, and nothing is flagged."""
-    pairs = [pair("reference-agreement", "limiting-ntk"), pair("rotation-invariance", "nngp"), pair("bound:psd")]
+    # Not reference-agreement: under the per-entry float64 budgets its tightest margin spans 0.4–0.9 with the
+    # number of examples, and which of those a night finds depends on the modules loaded in the process (their
+    # constants seed part of Hypothesis' draws); calibrating the margin-drop alarm for such checks is open.
+    pairs = [pair("permutation-equivariance", "limiting-ntk"), pair("rotation-invariance", "nngp"), pair("bound:psd")]
+    load_profile("dev")  # the dev profile's case sizes (the fixture restores the profile): seconds, not minutes
     baseline = tmp_path / "baseline.json"
     margins = []
     for examples in (15, 30, 60):

@@ -51,9 +51,13 @@ def test_hidden_bug_is_caught_and_shrunk_to_its_threshold(bug, record_property):
     control = Subject("textbook", textbook_for(bug.claim), bug.claim)
     for f in failures:
         case = f.counterexample.case
-        assert bug.trigger(case.X), f"{bug.name}: {f.property.name} stopped at {case!r}, not at {bug.threshold}"
         assert case.n >= bug.min_size[0] and case.d >= bug.min_size[1], f"{bug.name}: below {bug.min_size}: {case!r}"
         assert f.property.check(control, case).holds, f"{bug.name}: {f.property.name} fails on a correct kernel too"
+    # The search must reach the threshold: some property's counterexample sits exactly there. Others may stop at
+    # the nearest size or scale at which *they* fail (a bound whose slack the float32 error exceeds only above
+    # n = 177; the near-degenerate sets, whose scales are fixed at 1 and 1e-13), each still checked above.
+    stopped = {f.property.name: f.counterexample.case for f in failures}
+    assert any(bug.trigger(case.X) for case in stopped.values()), f"{bug.name}: none at {bug.threshold}: {stopped}"
     fits = [
         f for f in failures if f.counterexample.case.n <= bug.max_size[0] and f.counterexample.case.d <= bug.max_size[1]
     ]
