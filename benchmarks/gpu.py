@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import statistics
 import subprocess
 import sys
 import time
@@ -77,26 +76,23 @@ class Bench:
         return result
 
     def time(self, call: Callable[[], object], repeats: int) -> tuple[dict, object]:
-        """Warm up, then time ``repeats`` calls; returns the figures and the warm-up call's result."""
-        first = self._sync(call())
-        if self.device.type != "cuda":
-            return measure.measure(call, repeats), first
-        torch.cuda.reset_peak_memory_stats(self.device)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            self._sync(call())
-            times.append(time.perf_counter() - start)
-        peak = torch.cuda.max_memory_allocated(self.device)
-        return {"times_s": times, "median_s": statistics.median(times), "peak_bytes": peak}, first
+        """Warm up, then time ``repeats`` calls; returns the figures and the warm-up call's result. Memory is
+        that of the warm-up call: ``max_memory_allocated`` on CUDA (what is held when the call starts, the
+        step's inputs, included), the workload's peak RSS on the CPU (:func:`benchmarks.measure.first_call`)."""
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            first = self._sync(call())
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            first, memory = measure.first_call(call)
+            peak = memory["workload_peak_bytes"]
+        return {**measure.time_calls(call, repeats, self._sync), "peak_bytes": peak}, first
 
     def row(self, step: str, dtype: str, n: int, run: Callable[[], tuple[dict, str]]) -> None:
         """Run one row; an exception is recorded in the row (and makes the exit code 3), not raised."""
         try:
             figures, result = run()
             row = {"step": step, "dtype": dtype, "n": n, "status": "ran", "result": result, **figures}
-            if "peak_bytes" not in row:
-                row["peak_bytes"] = row.get("workload_peak_bytes")
         except NotAvailable as exc:
             row = {"step": step, "dtype": dtype, "n": n, "status": "not available", "result": f"not available: {exc}"}
         except Exception as exc:  # noqa: BLE001 - an out-of-memory or a solver failure is a finding of the run

@@ -7,8 +7,9 @@ Memory figures (Linux):
 
 * ``peak RSS`` of a process is its high-water mark ``VmHWM`` in ``/proc/self/status``; writing ``5`` to
   ``/proc/self/clear_refs`` (Linux ≥ 4.0) resets it to the current RSS, so the peak *of one workload* is read
-  as ``VmHWM`` after the call minus ``VmRSS`` before it, with the reset in between. Without the reset (another
-  kernel, no permission) only the process's whole-life peak is known and the workload's share is ``None``.
+  as ``VmHWM`` after its first call minus ``VmRSS`` before it, with the reset in between (:func:`first_call`).
+  Without the reset (another kernel, no permission) only the process's whole-life peak is known and the
+  workload's share is ``None``.
 * on a GPU, ``torch.cuda.max_memory_allocated`` after ``torch.cuda.reset_peak_memory_stats`` (the tensors
   torch allocated; the CUDA context itself, some hundreds of MB, is not counted).
 """
@@ -62,28 +63,45 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def measure(call: Callable[[], object], repeats: int, sync: Callable[[object], object] = lambda r: r) -> dict:
-    """Time ``repeats`` calls of ``call`` (after the caller's warm-up) and record the memory they need.
+def first_call(call: Callable[[], object], sync: Callable[[object], object] = lambda r: r) -> tuple[object, dict]:
+    """Run the warm-up call of a workload and record the memory it needs; returns its result and the figures.
 
-    ``sync`` receives each result and must block until it is computed (JAX dispatches asynchronously,
-    CUDA kernels run after the call returns). Returns the times in seconds, their median, the process's
-    peak RSS over its whole life (imports, set-up and warm-up included) and the workload's own peak above
-    the RSS before the first call (``None`` when the high-water mark cannot be reset).
+    ``sync`` receives the result and must block until it is computed (JAX dispatches asynchronously, CUDA
+    kernels run after the call returns). Memory is read around this first call, before the allocator holds
+    on to freed blocks of earlier calls (glibc keeps a freed large block resident and reuses it, so a later
+    call's RSS rise understates what the workload needs). ``workload_peak_bytes`` is the peak above the RSS
+    before the call (``None`` where the high-water mark cannot be reset); ``life_peak_bytes`` the process's
+    high-water mark before it (imports and set-up), to be combined by :func:`process_peak_bytes`.
     """
     before, life_peak = rss_bytes(), peak_rss_bytes()
     resettable = before is not None and reset_peak_rss()
+    result = sync(call())
+    workload = peak_rss_bytes() - before if resettable else None
+    return result, {"workload_peak_bytes": workload, "life_peak_bytes": life_peak}
+
+
+def process_peak_bytes(figures: dict) -> int:
+    """The process's whole-life peak RSS: the larger of the peak before :func:`first_call` and the one since."""
+    return max(figures["life_peak_bytes"], peak_rss_bytes())
+
+
+def time_calls(call: Callable[[], object], repeats: int, sync: Callable[[object], object] = lambda r: r) -> dict:
+    """Time ``repeats`` calls (after the warm-up); returns the times in seconds and their median."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         sync(call())
         times.append(time.perf_counter() - start)
-    workload = peak_rss_bytes() - before if resettable else None
-    return {
-        "times_s": times,
-        "median_s": statistics.median(times),
-        "workload_peak_bytes": workload,
-        "process_peak_bytes": max(life_peak, peak_rss_bytes()),
-    }
+    return {"times_s": times, "median_s": statistics.median(times)}
+
+
+def measure(call: Callable[[], object], repeats: int, sync: Callable[[object], object] = lambda r: r) -> dict:
+    """:func:`first_call` (memory), then :func:`time_calls`; every figure in one dict."""
+    result, memory = first_call(call, sync)
+    del result
+    figures = {**time_calls(call, repeats, sync), "workload_peak_bytes": memory["workload_peak_bytes"]}
+    figures["process_peak_bytes"] = process_peak_bytes(memory)
+    return figures
 
 
 def versions(*distributions: str) -> dict[str, str]:

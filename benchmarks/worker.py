@@ -1,10 +1,10 @@
 """One workload in one process: the protocol that both sides of :mod:`benchmarks.peers` follow.
 
 A side module defines ``prepare(workload) -> Prepared`` (inputs built outside the timing) and the versions of
-its stack, then calls :func:`serve`. The process makes one warm-up call (JIT compilation, allocator, caches),
-then either saves that call's result for the agreement check (``--save``) or times ``workload.repeats``
-further calls and prints one JSON line: the times, their median, the memory figures of
-:func:`benchmarks.measure.measure` and the environment.
+its stack, then calls :func:`serve`. The process makes one warm-up call (JIT compilation, allocator, caches)
+and records its memory (:func:`benchmarks.measure.first_call`), then either saves that call's result for the
+agreement check (``--save``) or times ``workload.repeats`` further calls and prints one JSON line: the times,
+their median, the workload's and the process's peak RSS and the environment.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.measure import measure
+from benchmarks.measure import first_call, process_peak_bytes, time_calls
 from benchmarks.workloads import Workload
 
 
@@ -36,11 +36,12 @@ def serve(side: str, prepare: Callable[[Workload], Prepared], environment: Calla
     parser.add_argument("--save", help="save the warm-up call's result to this .npy file instead of timing")
     args = parser.parse_args()
     prepared = prepare(args.workload)
-    result = prepared.sync(prepared.call())
+    result, memory = first_call(prepared.call, prepared.sync)
     record = {"side": side, "workload": args.workload.name, "environment": environment()}
     if args.save:
         np.save(args.save, prepared.to_numpy(result))
     else:
         del result
-        record.update(measure(prepared.call, args.workload.repeats, prepared.sync))
+        record.update(time_calls(prepared.call, args.workload.repeats, prepared.sync))
+        record.update(workload_peak_bytes=memory["workload_peak_bytes"], process_peak_bytes=process_peak_bytes(memory))
     print(json.dumps(record))
