@@ -16,11 +16,13 @@ Steps, in order (each is timed after one warm-up call, with ``torch.cuda.synchro
    otherwise);
 5. the CUDA tests, ``pytest -m gpu``.
 
-Memory: ``torch.cuda.max_memory_allocated`` over the timed calls on a GPU (inputs held by the step
-included), the workload's peak RSS on the CPU. From the float64 rows it fits ``a N² + c`` and states the
-largest N that fits in the device's memory. ``gpu.md`` and ``gpu.json`` are rewritten after every step, so
-a window that closes early still leaves the finished rows. Exit codes: 0 every step ran and the CUDA tests
-passed; 1 a CUDA test failed; 2 usage error; 3 no CUDA device for the full sizes, or a step failed.
+Steps 1–4 share ``--time-budget`` (default 420 s): rows past it are recorded as skipped, so the script ends
+within the window whatever the device. Memory: ``torch.cuda.max_memory_allocated`` over the warm-up call on
+a GPU (inputs held by the step included), the workload's peak RSS on the CPU. From every row measured at
+several sizes it fits ``a N² + c`` and states the largest N that fits in the device's memory. ``gpu.md``
+and ``gpu.json`` are rewritten after every step, so a window that closes early still leaves the finished rows.
+Exit codes: 0 every step ran and the CUDA tests passed; 1 a CUDA test failed; 2 usage error; 3 no CUDA device
+for the full sizes, or a step failed.
 """
 
 from __future__ import annotations
@@ -54,8 +56,9 @@ CLI = "import sys; from ntkverify.cli import main; sys.exit(main())"
 class Bench:
     """Runs the steps on one device and keeps the record that the table is rendered from."""
 
-    def __init__(self, out: Path, device: torch.device, smoke: bool):
+    def __init__(self, out: Path, device: torch.device, smoke: bool, time_budget_s: float):
         self.out, self.device, self.mode = out, device, "smoke" if smoke else "full"
+        self.deadline = time.monotonic() + time_budget_s
         self.record = {
             "schema": "ntkverify-bench-gpu/1",
             "mode": self.mode,
@@ -89,16 +92,20 @@ class Bench:
         return {**measure.time_calls(call, repeats, self._sync), "peak_bytes": peak}, first
 
     def row(self, step: str, dtype: str, n: int, run: Callable[[], tuple[dict, str]]) -> None:
-        """Run one row; an exception is recorded in the row (and makes the exit code 3), not raised."""
+        """Run one row; an exception is recorded in the row (and makes the exit code 3), not raised. Past the
+        time budget the row is recorded as skipped."""
+        skipped = "skipped: the time budget was spent"
+        row = {"step": step, "dtype": dtype, "n": n, "status": "skipped", "result": skipped}
         try:
-            figures, result = run()
-            row = {"step": step, "dtype": dtype, "n": n, "status": "ran", "result": result, **figures}
+            if time.monotonic() <= self.deadline:
+                figures, result = run()
+                row = {**row, "status": "ran", "result": result, **figures}
         except NotAvailable as exc:
-            row = {"step": step, "dtype": dtype, "n": n, "status": "not available", "result": f"not available: {exc}"}
+            row = {**row, "status": "not available", "result": f"not available: {exc}"}
         except Exception as exc:  # noqa: BLE001 - an out-of-memory or a solver failure is a finding of the run
             self.failed = True
             first = (str(exc).strip().splitlines() or [""])[0]
-            row = {"step": step, "dtype": dtype, "n": n, "status": "failed", "result": f"{type(exc).__name__}: {first}"}
+            row = {**row, "status": "failed", "result": f"{type(exc).__name__}: {first}"}
             traceback.print_exc()
         finally:
             if self.device.type == "cuda":
@@ -125,22 +132,29 @@ class Bench:
 
     def lambda_min(self) -> None:
         for n in SIZES[self.mode]:
-            K = limiting_ntk(torch.from_numpy(wl.sphere_data(n)), wl.DEPTH, device=self.device)
-            self._sync()
+            held: dict[str, torch.Tensor] = {}  # the kernel, formed inside the first row (an OOM is that row's)
 
-            def certificate(K=K):
+            def kernel(n=n, held=held) -> torch.Tensor:
+                if "K" not in held:
+                    held["K"] = self._sync(limiting_ntk(torch.from_numpy(wl.sphere_data(n)), wl.DEPTH,
+                                                        device=self.device))
+                return held["K"]
+
+            def certificate(kernel=kernel):
+                K = kernel()
                 figures, verdict = self.time(lambda: spectra.certify_lambda_min_ge(K, wl.THRESHOLD),
                                              REPEATS["lambda_min"])
                 bound = f": λ_min ≥ {verdict.lower:.6g}" if verdict.holds else ""
                 return figures, verdict.outcome.value + bound
 
-            def certified(K=K):
+            def certified(kernel=kernel):
+                K = kernel()
                 figures, lam = self.time(lambda: spectra.lambda_min(K), REPEATS["lambda_min"])
                 return figures, f"λ_min = {lam.value:.8g} ± {lam.error:.2g} ({lam.method})"
 
             self.row(f"Cholesky certificate λ_min ≥ {wl.THRESHOLD:g}", "float64", n, certificate)
             self.row("certified λ_min (spectra.lambda_min)", "float64", n, certified)
-            del K
+            held.clear()
 
     def empirical(self) -> None:
         w = EMPIRICAL[self.mode]
@@ -154,11 +168,14 @@ class Bench:
         self.row(f"empirical NTK, layer-wise, width {w.width}", "float64", w.n, run)
 
     def study(self) -> None:
+        minutes = min(STUDY_BUDGET_MINUTES[self.mode], (self.deadline - time.monotonic()) / 60)
         if importlib.util.find_spec("ntkverify.studies") is None:
             self.record["study"] = {"status": "not available", "reason": "ntkverify.studies is not importable"}
+        elif minutes <= 0:
+            self.record["study"] = {"status": "skipped", "reason": "the time budget was spent"}
         else:
             arguments = ["study", "lambda-min-scaling", "--device", self.device.type,
-                         "--budget", str(STUDY_BUDGET_MINUTES[self.mode]), "--output", str(self.out / "study")]
+                         "--budget", f"{minutes:.2g}", "--output", str(self.out / "study")]
             self.record["study"] = self._subprocess([sys.executable, "-c", CLI, *arguments], "ntkverify", arguments)
         self.write()
 
@@ -251,12 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("out", help="folder for gpu.md and gpu.json (created if needed)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, on the CPU unless CUDA is present")
+    parser.add_argument("--time-budget", type=float, default=420, metavar="SECONDS",
+                        help="for steps 1-4; rows past it are recorded as skipped (default 420; the CUDA tests follow)")
     args = parser.parse_args(argv)
+    if args.time_budget <= 0:
+        parser.error(f"--time-budget must be > 0, got {args.time_budget}")
     if not torch.cuda.is_available() and not args.smoke:
         print("error: no CUDA device: the full sizes need one (--smoke checks the script on the CPU)", file=sys.stderr)
         return 3
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    bench = Bench(Path(args.out), device, args.smoke)
+    bench = Bench(Path(args.out), device, args.smoke, args.time_budget)
     for step in (bench.analytic, bench.lambda_min, bench.empirical, bench.study):
         step()
     tests_exit = bench.cuda_tests()

@@ -115,3 +115,14 @@ def test_gpu_script_runs_end_to_end_on_the_cpu_with_smoke_sizes(tmp_path):
     assert record["study"]["status"] == "not available" or record["study"]["exit_code"] in (0, 1)
     assert record["cuda_tests"]["exit_code"] == 0
     assert "| step | dtype | N |" in (tmp_path / "gpu.md").read_text()
+
+
+def test_gpu_rows_past_the_time_budget_are_skipped_and_failures_recorded(tmp_path):
+    from benchmarks.gpu import Bench
+
+    bench = Bench(tmp_path, torch.device("cpu"), smoke=True, time_budget_s=0.0)
+    bench.row("late", "float64", 8, lambda: pytest.fail("a row past the budget must not run"))
+    bench.deadline = float("inf")
+    bench.row("broken", "float64", 8, lambda: 1 / 0)
+    assert [r["status"] for r in bench.record["rows"]] == ["skipped", "failed"] and bench.failed
+    assert "ZeroDivisionError" in json.loads((tmp_path / "gpu.json").read_text())["rows"][1]["result"]
