@@ -163,15 +163,17 @@ def check(workloads: list[Workload], scratch: Path) -> list[dict]:
 # timing
 
 
-def time_rounds(workloads: list[Workload], rounds: int, progress) -> dict[str, dict[str, list[dict]]]:
-    """``rounds`` alternating rounds; returns, per workload name and side, the records of its processes."""
+def time_rounds(workloads: list[Workload], rounds: int, after_round) -> dict[str, dict[str, list[dict]]]:
+    """``rounds`` alternating rounds; returns, per workload name and side, the records of its processes.
+    ``after_round(runs, done)`` is called after each round (the table is written then, so a run stopped
+    early leaves the rounds it finished)."""
     runs = {w.name: {side: [] for side in SIDES} for w in workloads}
     for r in range(rounds):
         order = list(SIDES) if r % 2 == 0 else list(SIDES)[::-1]
         for w in workloads:
             for side in order:
                 runs[w.name][side].append(run_side(side, w))
-        progress(f"round {r + 1}/{rounds} done")
+        after_round(runs, r + 1)
     return runs
 
 
@@ -231,7 +233,8 @@ def render(record: dict) -> str:
         f"neural-tangents {peer['neural-tangents']}, jax {peer['jax']}, jaxlib {peer['jaxlib']}, "
         f"tensorflow {peer['tensorflow']}, numpy {peer['numpy']}, scipy {peer['scipy']}, x64 {peer['x64']}.",
         f"float64 on the CPU; d = {wl.D}, three hidden ReLU layers (L = {wl.DEPTH}), σ_w = {wl.SIGMA_W:g}. "
-        f"Each time is the median over {record['rounds']} rounds of separate processes (the two sides "
+        f"Each time is the median over {record['rounds']} rounds (of {record['rounds_planned']} planned) of "
+        "separate processes (the two sides "
         "alternating) of the per-process median after one warm-up call; the range over rounds is in brackets. "
         "Peak RSS: the process's high-water mark (in brackets: the workload's own peak above the memory held "
         "before it).",
@@ -295,30 +298,39 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
             return 1
         progress("agreement checked")
-        runs = time_rounds(workloads, args.rounds, progress)
+
+        def after_round(runs, done):
+            record = build_record(workloads, runs, checks, start, done, args.rounds)
+            json_path, md_path = tables.write(args.out, "peers", record, render(record))
+            progress(f"round {done}/{args.rounds} done: wrote {md_path} and {json_path}")
+
+        time_rounds(workloads, args.rounds, after_round)
     except (WorkerFailed, subprocess.TimeoutExpired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    return 0
+
+
+def build_record(workloads, runs, checks, start: dict, done: int, planned: int) -> dict:
+    """The table's record after ``done`` of ``planned`` rounds."""
     rows = []
     for w in workloads:
         key = (w.family, w.method)
         summaries = {side: summarise(runs[w.name][side]) for side in SIDES}
         rows.append({"workload": w.name, "family": w.family, "method": w.method, "n": w.n, "width": w.width,
                      "ntkverify_method": NTKVERIFY_METHODS[key], "peer_method": PEER_METHODS[key], **summaries})
-    record = {
+    return {
         "schema": "ntkverify-bench-peers/1",
         "machine": start,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "rounds": args.rounds,
+        "rounds": done,
+        "rounds_planned": planned,
         "environments": {side: rows[0][side]["environment"] for side in SIDES},
         "rows": rows,
         "checks": checks,
         "scale_limits": scale_limits(rows),
         "raw": runs,
     }
-    json_path, md_path = tables.write(args.out, "peers", record, render(record))
-    print(f"wrote {md_path} and {json_path}")
-    return 0
 
 
 if __name__ == "__main__":

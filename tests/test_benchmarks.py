@@ -63,19 +63,30 @@ def test_lambda_min_agreement_holds_for_eigvalsh_and_fails_for_a_shifted_value()
 
 def test_rounds_alternate_which_side_goes_first_and_summaries_take_medians(monkeypatch):
     calls = []
+    environments = {
+        "ntkverify": {"ntkverify": "0", "torch": "0", "numpy": "0", "threads": 2},
+        peers.PEER: {"neural-tangents": "0", "jax": "0", "jaxlib": "0", "tensorflow": "0", "numpy": "0", "scipy": "0",
+                     "x64": True},
+    }
 
     def fake(side, workload, save=None):
         calls.append(side)
         t = {"ntkverify": 1.0, peers.PEER: 3.0}[side] + len(calls) / 100
-        return {"median_s": t, "workload_peak_bytes": 10, "process_peak_bytes": len(calls), "environment": {}}
+        return {"median_s": t, "workload_peak_bytes": 10, "process_peak_bytes": len(calls),
+                "environment": environments[side]}
 
     monkeypatch.setattr(peers, "run_side", fake)
     work = [wl.Workload("analytic", "bias-free", 10)]
-    runs = peers.time_rounds(work, 3, progress=lambda text: None)
+    rounds_seen = []
+    runs = peers.time_rounds(work, 3, after_round=lambda runs, done: rounds_seen.append(done))
+    assert rounds_seen == [1, 2, 3]
     assert calls == ["ntkverify", peers.PEER, peers.PEER, "ntkverify", "ntkverify", peers.PEER]
     summary = peers.summarise(runs[work[0].name]["ntkverify"])
     assert summary["median_s"] == pytest.approx(1.04) and summary["range_s"] == pytest.approx([1.01, 1.05])
     assert summary["process_peak_bytes"] == 5
+    record = peers.build_record(work, runs, [], measure.machine(), 3, 3)
+    table = peers.render(record)
+    assert "| analytic bias-free (N=10) | limiting_ntk | 1.04 s [1.01 s–1.05 s] |" in table and "| 2.91× |" in table
 
 
 def test_scale_fit_is_exact_on_exact_quadratic_memory():
