@@ -1,11 +1,15 @@
 """Empirical-NTK benchmarks (pytest-benchmark; not part of the default test run).
 
-Depth 3 (three hidden layers of width w), d = 100, float64, on the CPU:
+The network of the peer table (:mod:`benchmarks.workloads`): three hidden ReLU layers of width w, d = 100,
+standard parameterisation with σ_w = 1 and σ_b = 0.1, float64, on the CPU:
 
 * layer-wise Gram products against the torch.func Jacobian contraction at N = 256, w = 512 (the contraction
   stores N × P numbers, P ≈ 5.8·10⁵, ≈ 1.2 GB; at w = 2048, P ≈ 8.6·10⁶ and N = 1024 it would need ≈ 70 GB);
 * the layer-wise path alone at N = 1024, w = 2048, with its peak resident memory, against a "roofline": the
   same number of floating-point operations done as one square matrix product.
+
+Every test records its first call's peak RSS in ``extra_info`` (:func:`benchmarks.measure.first_call`; a lower
+bound when an earlier test of the same process left freed memory resident).
 
 Run: ``pytest benchmarks/bench_empirical.py --benchmark-only -s`` (the summary table is printed at the end).
 """
@@ -13,25 +17,22 @@ Run: ``pytest benchmarks/bench_empirical.py --benchmark-only -s`` (the summary t
 from __future__ import annotations
 
 import math
-import resource
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from ntkverify.architecture import Architecture
+from benchmarks import measure
+from benchmarks import workloads as wl
+from benchmarks.side_ntkverify import network
 from ntkverify.empirical import agreement_tolerance, empirical_ntk
 
-D = 100
 RESULTS: dict[str, float] = {}
 
 
-def setup(n: int, width: int, seed: int = 0):
-    arch = Architecture(D, (width,) * 3, "relu")
-    model = arch.build(torch.Generator().manual_seed(seed), device="cpu")
-    X = torch.randn(n, D, dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 1))
-    return arch, model, X
+def setup(n: int, width: int):
+    model = network(wl.Workload("empirical", "fast", n, width))
+    return model.architecture, model, torch.from_numpy(wl.gaussian_data(n))
 
 
 def layerwise_flops(n: int, sizes: tuple[int, ...]) -> int:
@@ -42,32 +43,6 @@ def layerwise_flops(n: int, sizes: tuple[int, ...]) -> int:
     backward = sum(n * a * b for a, b in pairs[1:])
     gram = sum(n * n * (a + b) for a, b in pairs)
     return 2 * (forward + backward + gram)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS counter (Linux ≥ 4.0: writing 5 to clear_refs resets VmHWM)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_bytes() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -86,14 +61,18 @@ def small():
 
 def test_layerwise_n256_w512(benchmark, small):
     _, model, X = small
+    _, memory = measure.first_call(lambda: empirical_ntk(model, X))
     benchmark.pedantic(empirical_ntk, args=(model, X, "layerwise"), rounds=5, iterations=1, warmup_rounds=1)
     RESULTS["layer-wise, N=256, w=512 (s, min)"] = benchmark.stats.stats.min
+    benchmark.extra_info["peak_rss_bytes"] = memory["workload_peak_bytes"]
 
 
 def test_jacobian_contraction_n256_w512(benchmark, small):
     arch, model, X = small
+    _, memory = measure.first_call(lambda: empirical_ntk(model, X, "jacobian"))
     K = benchmark.pedantic(empirical_ntk, args=(model, X, "jacobian"), rounds=1, iterations=1)
     RESULTS["torch.func Jacobian contraction, N=256, w=512 (s)"] = benchmark.stats.stats.min
+    benchmark.extra_info["peak_rss_bytes"] = memory["workload_peak_bytes"]
     reference = empirical_ntk(model, X, "layerwise")
     assert float((K - reference).abs().max()) <= agreement_tolerance(arch, ("layerwise", "jacobian"), (K, reference))
     if "layer-wise, N=256, w=512 (s, min)" in RESULTS:
@@ -105,14 +84,15 @@ def test_jacobian_contraction_n256_w512(benchmark, small):
 def test_layerwise_n1024_w2048_and_roofline(benchmark):
     arch, model, X = setup(1024, 2048)
     flops = layerwise_flops(1024, arch.layer_sizes)
-    base = _rss_bytes()
-    reset = _reset_peak_rss()
+    _, memory = measure.first_call(lambda: empirical_ntk(model, X))
+    peak = memory["workload_peak_bytes"]
     benchmark.pedantic(empirical_ntk, args=(model, X, "layerwise"), rounds=3, iterations=1, warmup_rounds=1)
     t = benchmark.stats.stats.min
     RESULTS["layer-wise, N=1024, w=2048 (s, min)"] = t
     RESULTS["  GFLOP counted (forward + backward + Gram)"] = flops / 1e9
-    if reset:
-        RESULTS["  peak RSS above the model and data (MB)"] = (_peak_rss_bytes() - base) / 1e6
+    benchmark.extra_info["peak_rss_bytes"] = peak
+    if peak is not None:
+        RESULTS["  peak RSS above the model and data (MB)"] = peak / 1e6
     side = round((flops / 2) ** (1 / 3))
     A = torch.randn(side, side, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     B = torch.randn(side, side, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
