@@ -90,14 +90,10 @@ def _run(args) -> int:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
     pairs = builtin_pairs(props)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
-    try:
-        with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
-            writable_folder(args.output, "--output")
-            print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
-            outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip(), executor=executor)
-    except executors.ExecutorError as exc:
-        print(f"ntkverify run: {exc.kind}: {exc}", file=sys.stderr)
-        return exc.exit_code
+    with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
+        writable_folder(args.output, "--output")
+        print(f"ntkverify run: {len(pairs)} property runs, profile {profile}, device {default_device()}")
+        outcome = run_pairs(pairs, args.output, profile=profile, command=command.strip(), executor=executor)
     counts = outcome.record["counts"]
     print(", ".join(f"{n} {status}" for status, n in counts.items() if n))
     print(f"report: {outcome.folder / 'index.html'}")

@@ -21,21 +21,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from ntkverify.reports.executor import ExecutorError
+from ntkverify.reports.exits import CommandError
 
 SCHEMES = ("redis://", "rediss://")
 KEY_PREFIX = b"ntkverify:"
 PING_TIMEOUT_S = 5.0
 
 
-class DatabaseError(Exception):
+class DatabaseError(CommandError):
     """A database that cannot be used: ``exit_code`` 2 (a malformed URL) or 3 (the server or package)."""
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
-
-    kind = ExecutorError.kind
 
 
 def is_redis(location: str | Path) -> bool:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ntkverify import __version__
+from ntkverify.reports.exits import CommandError
 
 RETRIES = 3  # attempts after the first, for an item whose worker died or whose function raised
 CONNECT_TIMEOUT_S = 10.0  # to reach a scheduler, and for it to have at least one worker
@@ -47,14 +48,8 @@ DEFAULT_PORT = 8786  # Dask's scheduler port, when ADDRESS names none
 TOPIC = "ntkverify-attempt"
 
 
-class ExecutorError(Exception):
+class ExecutorError(CommandError):
     """An executor that cannot start: ``exit_code`` 2 (usage: a bad address or count) or 3 (environment)."""
-
-    exit_code = 3
-
-    @property
-    def kind(self) -> str:
-        return "usage error" if self.exit_code == 2 else "environment error"
 
 
 class ExecutorUsageError(ExecutorError):

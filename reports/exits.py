@@ -44,6 +44,18 @@ class EnvironmentFailure(RuntimeError):
     """The machine cannot run the command (no device, no memory) although the command line is valid."""
 
 
+class CommandError(Exception):
+    """A failure that knows its place in the contract before any work starts: ``exit_code`` 2 (usage, e.g. a
+    malformed scheduler address or Redis URL) or 3 (environment, e.g. a scheduler or server that cannot be
+    reached). One line, no traceback: the condition is expected, not a bug."""
+
+    exit_code = ENVIRONMENT
+
+    @property
+    def kind(self) -> str:
+        return "usage error" if self.exit_code == USAGE else "environment error"
+
+
 USAGE_ERRORS = (InputError, UsageError)
 ENVIRONMENT_ERRORS = (EnvironmentFailure, DeviceUnavailable, MemoryError)
 
@@ -123,6 +135,9 @@ def run_command(prog: str, fn: Callable[..., int], *args, stderr=None) -> int:
     except USAGE_ERRORS as exc:
         print(f"{prog}: usage error: {_one_line(exc)}", file=stderr)
         return USAGE
+    except CommandError as exc:
+        print(f"{prog}: {exc.kind}: {_one_line(exc)}", file=stderr)
+        return exc.exit_code
     except (*ENVIRONMENT_ERRORS, torch.OutOfMemoryError) as exc:
         print(f"{prog}: environment error: {_one_line(exc)} ({_log_traceback(prog, exc)})", file=stderr)
         return ENVIRONMENT

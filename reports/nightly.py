@@ -715,13 +715,9 @@ def _main(argv: list[str] | None) -> int:
     checked_device(None)
     load_profile("nightly")
     pairs = builtin_pairs(props)
-    try:
-        databases.open_database(config.db)  # a Redis server is checked before the cluster starts
-        with executors.from_arguments(args) as executor:
-            night = run_night(pairs, config, base=Settings.get_profile("nightly"), executor=executor)
-    except (executors.ExecutorError, databases.DatabaseError) as exc:
-        print(f"ntkverify nightly: {exc.kind}: {exc}", file=sys.stderr)
-        return exc.exit_code
+    databases.open_database(config.db)  # a Redis server is checked before the cluster starts
+    with executors.from_arguments(args) as executor:
+        night = run_night(pairs, config, base=Settings.get_profile("nightly"), executor=executor)
     doc = night.document
     for r in doc["comparison"]["regressions"]:
         print(f"REGRESSION {r['kind']}: {r['name']}: {r['before']} -> {r['after']} ({r['detail'][:200]})")

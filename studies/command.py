@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ntkverify.reports import executor as executors
+from ntkverify.reports.exits import InputError
 from ntkverify.studies.core import KernelSpec, Plan, all_studies, get_study
 
 DEFAULT_OUTPUT = "ntk-reports/studies"
@@ -37,15 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     executors.add_arguments(parser)  # grid points on a Dask cluster (docs/distributed.md)
 
 
-class _Usage(ValueError):
-    pass
-
-
 def _select(names: list[str]):
     try:
         return [get_study(n) for n in names] if names else all_studies()
     except ValueError as exc:
-        raise _Usage(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def _kernel(args, studies) -> KernelSpec | None:
@@ -57,10 +54,10 @@ def _kernel(args, studies) -> KernelSpec | None:
     try:
         spec.subject()
     except UsageError as exc:
-        raise _Usage(str(exc)) from None
+        raise InputError(str(exc)) from None
     unfit = [s.name for s in studies if args.claim not in s.claims]
     if unfit:
-        raise _Usage(f"--claim {args.claim} cannot be studied by {', '.join(unfit)} (name studies that take it)")
+        raise InputError(f"--claim {args.claim} cannot be studied by {', '.join(unfit)} (name studies that take it)")
     return spec
 
 
@@ -70,7 +67,7 @@ def _device(name: str | None) -> str:
     try:
         return resolve_device(name).type
     except ValueError as exc:
-        raise _Usage(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def _list() -> int:
@@ -83,15 +80,12 @@ def main(args) -> int:
     """The ``study`` subcommand on parsed arguments (see :func:`add_arguments`)."""
     if args.list:
         return _list()
-    try:
-        studies = _select(args.names)
-        kernel = _kernel(args, studies)
-        device = _device(args.device)
-        if args.budget is not None and not args.budget > 0:
-            raise _Usage(f"--budget must be > 0 minutes, got {args.budget}")
-    except _Usage as exc:
-        print(f"ntkverify study: usage error: {exc}", file=sys.stderr)
-        return 2
+    # every input is checked before any point runs; a mistake is an InputError (exit 2, one line)
+    studies = _select(args.names)
+    kernel = _kernel(args, studies)
+    device = _device(args.device)
+    if args.budget is not None and not args.budget > 0:
+        raise InputError(f"--budget must be > 0 minutes, got {args.budget}")
     command = "ntkverify study " + " ".join(shlex.quote(a) for a in getattr(args, "argv", []))
     from ntkverify.properties.subjects import KernelError
 
@@ -102,9 +96,6 @@ def main(args) -> int:
     except KernelError as exc:  # the user's kernel failed on a valid input: a finding, not a crash
         print(f"ntkverify study: {exc}", file=sys.stderr)
         return 1
-    except executors.ExecutorError as exc:
-        print(f"ntkverify study: {exc.kind}: {exc}", file=sys.stderr)
-        return exc.exit_code
 
 
 def exit_code(runs) -> int:
