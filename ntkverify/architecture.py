@@ -79,7 +79,7 @@ class Architecture:
     def has_bias(self) -> bool:
         return self.sigma_b is not None
 
-    def normalization(self) -> float:
+    def normalisation(self) -> float:
         """The factor that makes the empirical NTK comparable with the analytic one: Π_{l<L} c_σ/n_l for
         the seed parameterisation (NMM21 eq. (4)), 1 for the standard parameterisation."""
         if self.parameterization == "ntk":

@@ -35,7 +35,7 @@ N Σ_l (n_{l−1} + n_l) numbers (2 GB at N = 10⁴, width 4096, L = 4, on top o
 that grows with depth. For N = 10⁴ and width 4096 on one GPU, ``chunk=2048`` holds ≈ 0.8 GB of features.
 For ``"ntvp"``, ``chunk`` is the number of basis vectors pushed through one batched vjp/jvp.
 
-The normalised kernel :func:`normalized_empirical_ntk` multiplies by ``architecture.normalization()``
+The normalised kernel :func:`normalised_empirical_ntk` multiplies by ``architecture.normalisation()``
 (Π_{l<L} c_σ/n_l in the seed parameterisation, NMM21 eq. (4); 1 in the standard one) so that it converges
 to ``architecture.analytic_ntk(X)`` as the widths grow (JGH18). For the seed parameterisation this holds for
 positively homogeneous activations (ReLU, leaky ReLU), for which the N(0, 1) network is a rescaling of the
@@ -279,12 +279,12 @@ def _homogeneous(model: nn.Module) -> bool:
     return isinstance(model, MLP) and model.biases is None and get_activation(model.architecture.activation).homogeneous
 
 
-def normalized_empirical_ntk(model: MLP, X, method: str = "layerwise", **kw) -> Kernel:
-    """``architecture.normalization() · K̄`` (NMM21 eq. (4)): comparable with ``architecture.analytic_ntk(X)``
+def normalised_empirical_ntk(model: MLP, X, method: str = "layerwise", **kw) -> Kernel:
+    """``architecture.normalisation() · K̄`` (NMM21 eq. (4)): comparable with ``architecture.analytic_ntk(X)``
     (see the module docstring for when it converges to it). Keyword arguments as :func:`empirical_ntk`."""
     if not isinstance(model, MLP):
-        raise ValueError(f"normalized_empirical_ntk needs an ntkverify MLP, got {type(model).__name__}")
-    c = model.architecture.normalization()
+        raise ValueError(f"normalised_empirical_ntk needs an ntkverify MLP, got {type(model).__name__}")
+    c = model.architecture.normalisation()
     K = empirical_ntk(model, X, method, **kw)
     return tuple(c * t for t in K) if isinstance(K, tuple) else c * K
 

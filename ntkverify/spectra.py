@@ -112,7 +112,7 @@ class Outcome(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Certificate:
     """Decision of ``λ_min(K) ≥ threshold`` for every matrix within the entry-error budget of ``K``.
 
     ``shift`` is the ``s`` of the factorisation ``chol(K − sI)``; ``lower`` (when TRUE) is a certified lower
@@ -325,7 +325,7 @@ def certify_lambda_min_ge(
     entry_error: float = 0.0,
     fallback: bool = False,
     device=None,
-) -> Verdict:
+) -> Certificate:
     """Decide ``λ_min(K) ≥ c`` (for every matrix within ``entry_error`` of ``K`` entrywise) by one Cholesky
     factorisation of ``K − sI``, ``s`` slightly above ``c``.
 
@@ -357,7 +357,7 @@ def certify_lambda_min_ge(
     k_min = float(diag[i_min])
 
     def verdict(outcome, shift, lower=None, upper=None, method="cholesky"):
-        return Verdict(outcome, c, shift, lower, upper, K.dtype, K.device, method)
+        return Certificate(outcome, c, shift, lower, upper, K.dtype, K.device, method)
 
     if k_min + entry_error < c:
         return verdict(Outcome.FALSE, c, upper=k_min + entry_error, method="diagonal")

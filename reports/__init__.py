@@ -20,7 +20,7 @@ from ntkverify.reports.counterexample import (
     write_result_report,
 )
 from ntkverify.reports.job import RunOutcome, run_pairs
-from ntkverify.reports.minimize import Minimisation, minimise
+from ntkverify.reports.minimise import Minimisation, minimise
 from ntkverify.reports.schema import load_schema, validate
 from ntkverify.reports.store import read_index
 from ntkverify.reports.summary import Entry, exit_code, result_record, write_summary

@@ -3,7 +3,7 @@
 A case type is made reportable by registering a :class:`CaseAdapter` for it (:func:`register_case_type`);
 lookup follows the class's MRO, so a subclass inherits its parent's adapter unless it registers its own.
 An adapter turns a case into JSON fields plus named arrays (stored in ``case.npz``) and back, describes it in a
-few lines, and offers the minimiser (:mod:`ntkverify.reports.minimize`) its moves: keep a subset of the data
+few lines, and offers the minimiser (:mod:`ntkverify.reports.minimise`) its moves: keep a subset of the data
 points, replace the data (rounded coordinates), and smaller structures (depth − 1, narrower layers).
 
 Built-in adapters: :class:`ntkverify.properties.cases.KernelCase` (data + depth of a kernel property),

@@ -5,7 +5,7 @@ margin and the tolerance, what was minimised), ``report.json`` (the same, schema
 see ``SCHEMA.md``), ``case.npz`` (the data, the weights where the case has them, the kernel matrix) and
 ``plot.png`` (the spectrum with the bound, or the entrywise error heat map of a differential failure).
 
-Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimize`).
+Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimise`).
 Writing is atomic and safe under concurrent writers (:mod:`ntkverify.reports.store`).
 
 Replay integrity: a report records the absolute location of a user's kernel (``path.py:CALLABLE`` resolved
@@ -42,7 +42,7 @@ from ntkverify.reports import plots
 from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
 from ntkverify.reports.exits import InputError
 from ntkverify.reports.explain import explain_case
-from ntkverify.reports.minimize import Minimisation, minimise
+from ntkverify.reports.minimise import Minimisation, minimise
 from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
     append_index,

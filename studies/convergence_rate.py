@@ -103,7 +103,7 @@ def measure(p: Point) -> dict[str, float]:
     model = arch.build(g, device=p.device)
     if p.arm == "wrong-fan-in":
         model.scales = (SIGMA_W / math.sqrt(m), *model.scales[1:])  # layer 1 divides by its fan-out
-    K_bar = (arch.normalization() * empirical_ntk(model, X.to(p.device))).cpu()
+    K_bar = (arch.normalisation() * empirical_ntk(model, X.to(p.device))).cpu()
     K = arch.analytic_ntk(X, device="cpu") if p.kernel is None or p.arm != "main" else p.kernel.subject()(X, L)
     return {"error": _relative(K_bar, K), "error_factor_2": _relative(2 * K_bar, K)}
 

@@ -44,7 +44,7 @@ import torch
 
 from ntkverify import spectra
 from ntkverify.architecture import Architecture
-from ntkverify.empirical import normalized_empirical_ntk
+from ntkverify.empirical import normalised_empirical_ntk
 from ntkverify.features import feature_matrices
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
@@ -98,7 +98,7 @@ def measure(p: Point) -> dict[str, float]:
     lam_gram = spectra.lambda_min(gram, entry_error=entry)
     layers = arch.analytic_layers(X, device="cpu")
     lam_g = spectra.lambda_min(layers.G[k]).value
-    lam_kbar = spectra.lambda_min(normalized_empirical_ntk(model, X.to(p.device))).value
+    lam_kbar = spectra.lambda_min(normalised_empirical_ntk(model, X.to(p.device))).value
     lam_k = spectra.lambda_min(layers.K).value
     return {
         "gram_lambda_min": lam_gram.value,

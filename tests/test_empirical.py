@@ -22,7 +22,7 @@ from ntkverify.empirical import (
     agreement_tolerance,
     empirical_ntk,
     entry_error,
-    normalized_empirical_ntk,
+    normalised_empirical_ntk,
 )
 from ntkverify.network import MLP
 from ntkverify.tolerances import eig_backward_error, perturbation_norm, tau_id
@@ -198,7 +198,7 @@ def test_bad_input_is_rejected_with_clear_errors():
     with pytest.raises(ValueError, match="has no parameters"):
         empirical_ntk(nn.Identity(), X, "jacobian")
     with pytest.raises(ValueError, match="needs an ntkverify MLP"):
-        normalized_empirical_ntk(linear, X)
+        normalised_empirical_ntk(linear, X)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         Architecture(3, (4,), "swish")
     with pytest.raises(ValueError, match="method must be one of"):
@@ -245,7 +245,7 @@ def ladder(make, X, seeds: tuple[int, ...]) -> dict[int, torch.Tensor]:
         lam = float(torch.linalg.eigvalsh(K)[0])
         gaps = []
         for s in range(count):
-            Ke = normalized_empirical_ntk(arch.build(gen(10_000 * m + s)), X)
+            Ke = normalised_empirical_ntk(arch.build(gen(10_000 * m + s)), X)
             delta = Ke - K
             gap = abs(float(torch.linalg.eigvalsh(Ke)[0]) - lam)
             assert gap <= float(torch.linalg.matrix_norm(delta, ord=2)) + weyl_tolerance(len(X), Ke, K, delta)

@@ -33,7 +33,7 @@ from ntkverify.reports import (
     write_result_report,
 )
 from ntkverify.reports.cases import decode_case, encode_case, round_significant
-from ntkverify.reports.minimize import ddmin
+from ntkverify.reports.minimise import ddmin
 from ntkverify.reports.store import append_index, staged_folder, write_text_atomic
 from ntkverify.strategies import Case, Dataset, get_distribution
 

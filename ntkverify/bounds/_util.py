@@ -11,11 +11,13 @@ from ntkverify.device import unit_roundoff
 from ntkverify.spectra import Certified
 
 
-def cert(case, value: float, error: float, method: str) -> Certified:
+def certified(case, value: float, error: float, method: str) -> Certified:
+    """``value ± error``, computed by ``method``, in the dtype and on the device of the case's data."""
     return Certified(float(value), float(error), case.X.dtype, case.X.device, method)
 
 
-def lmin(M: torch.Tensor, entry_error: float) -> Certified:
+def certified_lambda_min(M: torch.Tensor, entry_error: float) -> Certified:
+    """λ_min of ``M`` certified (:func:`ntkverify.spectra.lambda_min`) when its entries are known to ``entry_error``."""
     return spectra.lambda_min(M, entry_error=entry_error)
 
 
@@ -25,20 +27,20 @@ def product(a: Certified, b: Certified, method: str) -> Certified:
     return Certified(a.value * b.value, err * (1 + 4 * unit_roundoff(a.dtype)), a.dtype, a.device, method)
 
 
-def total(items: list[Certified], method: str, case) -> Certified:
+def certified_sum(items: list[Certified], method: str, case) -> Certified:
     """Sum of certified numbers (errors add; the float sum is exact-rounded by ``math.fsum``)."""
     value = math.fsum(c.value for c in items)
     error = math.fsum(c.error for c in items) + unit_roundoff(case.X.dtype) * abs(value)
-    return cert(case, value, error, method)
+    return certified(case, value, error, method)
 
 
 def maximum(items: list[Certified], method: str, case) -> Certified:
     """``max`` of certified numbers: ``|max a − max a'| ≤ max |a − a'|``."""
-    return cert(case, max(c.value for c in items), max(c.error for c in items), method)
+    return certified(case, max(c.value for c in items), max(c.error for c in items), method)
 
 
 def minimum(items: list[Certified], method: str, case) -> Certified:
-    return cert(case, min(c.value for c in items), max(c.error for c in items), method)
+    return certified(case, min(c.value for c in items), max(c.error for c in items), method)
 
 
 def monotone_error(f, x: float, dx: float, lo: float = 0.0, hi: float = 1.0) -> float:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import torch
 
 from ntkverify import spectra
-from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, product, total
+from ntkverify.bounds._util import (
+    certified,
+    certified_lambda_min,
+    certified_sum,
+    exact_cdist,
+    maximum,
+    minimum,
+    product,
+)
 from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
 from ntkverify.bounds.limiting import degeneracy
 from ntkverify.tolerances import tau_id
@@ -23,18 +31,19 @@ def _gram(case, F):
 
 def _min_b(case, B):
     value = float((B * B).sum(dim=1).min())
-    return cert(case, value, case.entry_error(value), "min_i ||b_l(x_i)||^2")
+    return certified(case, value, case.entry_error(value), "min_i ||b_l(x_i)||^2")
 
 
 def _schur_terms(case):
     return [
-        product(lmin(*_gram(case, F)), _min_b(case, B), "lambda_min(F F^T) min ||b||^2") for F, B in zip(case.F, case.B)
+        product(certified_lambda_min(*_gram(case, F)), _min_b(case, B), "lambda_min(F F^T) min ||b||^2")
+        for F, B in zip(case.F, case.B)
     ]
 
 
 def _emp_schur(case):
     """B3: ``Σ_l λ_min(F_{l-1}F_{l-1}^T) min_i ||b_l(x_i)||^2`` (Weyl + Schur 1911)."""
-    return total(_schur_terms(case), "sum over layers", case)
+    return certified_sum(_schur_terms(case), "sum over layers", case)
 
 
 def _emp_wide(case):
@@ -54,7 +63,7 @@ def _euler_lmax(case):
     """B4: ``λ_max(K̄) ≥ L^2 ||F_L(θ)||^2 / ||θ||^2``, from Euler's identity ``Jθ = L F_L(θ)`` (f is
     positively homogeneous of degree L in θ) and the Rayleigh quotient of ``J^T J`` at θ."""
     value = case.depth**2 * float((case.outputs**2).sum()) / case.parameter_sq_norm
-    return cert(case, value, case.entry_error(value), "L^2 ||F_L||^2/||theta||^2")
+    return certified(case, value, case.entry_error(value), "L^2 ||F_L||^2/||theta||^2")
 
 
 def _euler_defect(case):
@@ -66,7 +75,7 @@ def _euler_defect(case):
         defect = max(defect, float((lhs - case.outputs).abs().max()))
         size = max(size, float(((F.abs() @ W.abs()) * B.abs()).sum(dim=1).max()))
     error = tau_id(case.depth, case.d, case.widths, case.X.dtype) * size
-    return cert(case, defect, error, "max |<W_l, df/dW_l> - f|")
+    return certified(case, defect, error, "max |<W_l, df/dW_l> - f|")
 
 
 def _lipschitz_ratio(case):
@@ -88,12 +97,12 @@ def _lipschitz_ratio(case):
             allowed = op * dx * (1 + tau) + tau * (norms[:, None] + norms[None, :])
             ratio = exact_cdist(case.F[k], case.F[k])[mask] / allowed[mask]
             best = max(best, float(ratio.max()))
-    return cert(case, best, tau * max(best, 1.0), "ratio")
+    return certified(case, best, tau * max(best, 1.0), "ratio")
 
 
 def _narrow_features(case):
     """B5: ``min_{k: n_k < N} λ_min(F_kF_k^T)`` (rank ≤ n_k < N)."""
-    items = [lmin(*_gram(case, case.F[k])) for k in range(1, case.depth) if case.widths[k - 1] < case.N]
+    items = [certified_lambda_min(*_gram(case, case.F[k])) for k in range(1, case.depth) if case.widths[k - 1] < case.N]
     return minimum(items, "min over narrow layers", case)
 
 
@@ -111,11 +120,11 @@ def _emp_degenerate_scope(case):
 
 
 def _zero(case):
-    return cert(case, 0.0, 0.0, "exact")
+    return certified(case, 0.0, 0.0, "exact")
 
 
 def _one(case):
-    return cert(case, 1.0, 0.0, "exact")
+    return certified(case, 1.0, 0.0, "exact")
 
 
 _NETWORK = "an EmpiricalCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0"

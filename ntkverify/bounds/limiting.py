@@ -7,7 +7,16 @@ import math
 
 import torch
 
-from ntkverify.bounds._util import cert, exact_cdist, lmin, maximum, minimum, monotone_error, product, total
+from ntkverify.bounds._util import (
+    certified,
+    certified_lambda_min,
+    certified_sum,
+    exact_cdist,
+    maximum,
+    minimum,
+    monotone_error,
+    product,
+)
 from ntkverify.bounds.core import Citation, Data, Kind, Side, Target, declare
 from ntkverify.device import unit_roundoff
 from ntkverify.hermite import mu_relu, mu_relu_derivative
@@ -25,11 +34,11 @@ _MU2 = {r: mu_relu(r) ** 2 for r in HERMITE_ORDERS + SCHUR_ORDERS}
 
 
 def _lmin_K(case):
-    return lmin(case.K, case.matrix_error())
+    return certified_lambda_min(case.K, case.matrix_error())
 
 
 def _lmin_G2(case):
-    return lmin(case.layers.G[1], case.entry_error())
+    return certified_lambda_min(case.layers.G[1], case.entry_error())
 
 
 def _hinf_entry(case) -> float:
@@ -38,7 +47,7 @@ def _hinf_entry(case) -> float:
 
 
 def _lmin_hinf(case):
-    return lmin(case.h_infinity, case.h_infinity_error())
+    return certified_lambda_min(case.h_infinity, case.h_infinity_error())
 
 
 # ------------------------------------------------------------------------------------------- A6 lower bounds
@@ -46,7 +55,9 @@ def _lmin_hinf(case):
 
 def _schur_sum(case):
     """A6a: ``Σ_l λ_min(G^{(l)})``."""
-    return total([lmin(G, case.entry_error()) for G in case.layers.G], "sum_l lambda_min(G^(l))", case)
+    return certified_sum(
+        [certified_lambda_min(G, case.entry_error()) for G in case.layers.G], "sum_l lambda_min(G^(l))", case
+    )
 
 
 def _hadamard_tail(case, l: int) -> torch.Tensor | None:
@@ -65,15 +76,15 @@ def _schur_two_sided(case):
     factors in [0, 1], each within ε, are within ``m ε``."""
     terms = []
     for l, G in enumerate(case.layers.G, start=1):
-        plain = lmin(G, case.entry_error())
+        plain = certified_lambda_min(G, case.entry_error())
         tail = _hadamard_tail(case, l)
         if tail is None:
-            tail_min = cert(case, 1.0 if case.N == 1 else 0.0, 0.0, "lambda_min(11^T)")
+            tail_min = certified(case, 1.0 if case.N == 1 else 0.0, 0.0, "lambda_min(11^T)")
         else:
-            tail_min = lmin(tail, (case.depth - l) * case.entry_error(1.0))
-        diag = cert(case, float(G.diagonal().min()), case.entry_error(), "min_i G_ii")
+            tail_min = certified_lambda_min(tail, (case.depth - l) * case.entry_error(1.0))
+        diag = certified(case, float(G.diagonal().min()), case.entry_error(), "min_i G_ii")
         terms.append(maximum([plain, product(diag, tail_min, "schur")], "max", case))
-    return total(terms, "two-sided Schur sum", case)
+    return certified_sum(terms, "two-sided Schur sum", case)
 
 
 def _hermite_schur(case):
@@ -82,10 +93,10 @@ def _hermite_schur(case):
     ``P^{∘r}`` has entries within ``r·δρ`` (|ρ| ≤ 1, δρ = :attr:`Case.rho_error`)."""
     terms = []
     for r in SCHUR_ORDERS:
-        lam = lmin(case.P**r, r * case.rho_error)
-        terms.append(cert(case, _MU2[r] * lam.value, _MU2[r] * lam.error, "mu_r^2 lambda_min(P^r)"))
-    series = total(terms, "Hermite sum", case)
-    norm = cert(case, 2 * case.min_sq_norm, 2 * gamma(case.d, case.X.dtype) * case.min_sq_norm, "2 min ||x||^2")
+        lam = certified_lambda_min(case.P**r, r * case.rho_error)
+        terms.append(certified(case, _MU2[r] * lam.value, _MU2[r] * lam.error, "mu_r^2 lambda_min(P^r)"))
+    series = certified_sum(terms, "Hermite sum", case)
+    norm = certified(case, 2 * case.min_sq_norm, 2 * gamma(case.d, case.X.dtype) * case.min_sq_norm, "2 min ||x||^2")
     return product(norm, series, "Hermite-Schur (A6c)")
 
 
@@ -110,7 +121,7 @@ def _hermite_gershgorin(case):
     error = monotone_error(f, case.rho_max, case.rho_error) + value * (
         gamma(case.d, case.X.dtype) + 4000 * unit_roundoff(case.X.dtype)
     )
-    return cert(case, value, error, "Hermite-Gershgorin (A6d)")
+    return certified(case, value, error, "Hermite-Gershgorin (A6d)")
 
 
 def _hinf_hermite(case):
@@ -121,9 +132,9 @@ def _hinf_hermite(case):
     terms = []
     for r in HINF_ORDERS:
         c = mu_relu_derivative(r) ** 2
-        lam = lmin(gram ** (r + 1), (r + 1) * g * (1 + g) ** r)
-        terms.append(cert(case, c * lam.value, c * lam.error, "mu_r(s')^2 lambda_min(G^(r+1))"))
-    return total(terms, "Hermite-Schur for H-infinity (A6e)", case)
+        lam = certified_lambda_min(gram ** (r + 1), (r + 1) * g * (1 + g) ** r)
+        terms.append(certified(case, c * lam.value, c * lam.error, "mu_r(s')^2 lambda_min(G^(r+1))"))
+    return certified_sum(terms, "Hermite-Schur for H-infinity (A6e)", case)
 
 
 def g_hinf(rho: float) -> float:
@@ -136,12 +147,12 @@ def _hinf_gershgorin(case):
     N = case.N
     value = 0.5 - (N - 1) * g_hinf(case.rho_max)
     error = (N - 1) * monotone_error(g_hinf, case.rho_max, case.rho_error) + 10 * unit_roundoff(case.X.dtype)
-    return cert(case, value, error, "H-infinity Gershgorin (A6e)")
+    return certified(case, value, error, "H-infinity Gershgorin (A6e)")
 
 
 def _hinf_rayleigh(case):
     m = case.min_sq_norm / 2
-    return cert(case, m, _hinf_entry(case), "min_i H_ii = min ||x_i||^2 / 2")
+    return certified(case, m, _hinf_entry(case), "min_i H_ii = min ||x_i||^2 / 2")
 
 
 # ------------------------------------------------------------------------------------------- sphere (PROB)
@@ -154,17 +165,17 @@ def t_delta(N: int, d: int, delta: float) -> float:
 
 
 def _t_delta(case):
-    return cert(case, t_delta(case.N, case.d, case.delta), 0.0, "t_delta (C4)")
+    return certified(case, t_delta(case.N, case.d, case.delta), 0.0, "t_delta (C4)")
 
 
 def _rho_max(case):
-    return cert(case, case.rho_max, case.rho_error, "max_{i!=j} |rho_ij|")
+    return certified(case, case.rho_max, case.rho_error, "max_{i!=j} |rho_ij|")
 
 
 def _sphere_hermite(case):
     t = min(t_delta(case.N, case.d, case.delta), 1.0)
     value = hermite_gershgorin_value(float(case.d), case.N, t)
-    return cert(case, value, 4000 * unit_roundoff(case.X.dtype) * value, "Hermite-Gershgorin with t_delta")
+    return certified(case, value, 4000 * unit_roundoff(case.X.dtype) * value, "Hermite-Gershgorin with t_delta")
 
 
 def _nmm21_single_order(case):
@@ -173,16 +184,16 @@ def _nmm21_single_order(case):
     ``2 μ_r^2 d (1 − (N−1) t_δ^r)_+``. The constant is the explicit one of the proof, not the paper's Ω(·)."""
     t = min(t_delta(case.N, case.d, case.delta), 1.0)
     value = max(2 * _MU2[r] * case.d * max(0.0, 1 - (case.N - 1) * t**r) for r in HERMITE_ORDERS)
-    return cert(case, value, 10 * unit_roundoff(case.X.dtype) * value, "2 mu_r^2 d (1-(N-1)t^r)_+")
+    return certified(case, value, 10 * unit_roundoff(case.X.dtype) * value, "2 mu_r^2 d (1-(N-1)t^r)_+")
 
 
 def _depth_times_d(case):
-    return cert(case, case.depth * case.d, 0.0, "L d")
+    return certified(case, case.depth * case.d, 0.0, "L d")
 
 
 def _hinf_sphere(case):
     t = min(t_delta(case.N, case.d, case.delta), 1.0)
-    return cert(case, 0.5 - (case.N - 1) * g_hinf(t), 10 * unit_roundoff(case.X.dtype), "1/2 - (N-1) g(t_delta)")
+    return certified(case, 0.5 - (case.N - 1) * g_hinf(t), 10 * unit_roundoff(case.X.dtype), "1/2 - (N-1) g(t_delta)")
 
 
 # ------------------------------------------------------------------------------------------- A7 Loewner
@@ -192,7 +203,7 @@ def _loewner(differences):
     """Observed side of a Loewner fact ``A ⪰ B`` over layers: ``min_l λ_min(A_l − B_l)``."""
 
     def observe(case):
-        return minimum([lmin(M, e) for M, e in differences(case)], "min_l lambda_min(difference)", case)
+        return minimum([certified_lambda_min(M, e) for M, e in differences(case)], "min_l lambda_min(difference)", case)
 
     return observe
 
@@ -274,7 +285,7 @@ _A7 = ("docs/hermite.md#loewner-lower-bounds", "docs/statements.md#A7")
 
 
 def _zero(case):
-    return cert(case, 0.0, 0.0, "exact")
+    return certified(case, 0.0, 0.0, "exact")
 
 
 declare(

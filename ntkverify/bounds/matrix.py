@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from ntkverify import spectra
-from ntkverify.bounds._util import cert
+from ntkverify.bounds._util import certified
 from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
 from ntkverify.device import unit_roundoff
 from ntkverify.tolerances import gamma, perturbation_norm
@@ -22,7 +22,7 @@ def _lambda_max(case):
 
 
 def _min_diagonal(case):
-    return cert(case, float(case.K.diagonal().min()), case.matrix_error(), "min_i K_ii")
+    return certified(case, float(case.K.diagonal().min()), case.matrix_error(), "min_i K_ii")
 
 
 def _two_by_two(case):
@@ -36,7 +36,7 @@ def _two_by_two(case):
     small = mean - radius
     small.fill_diagonal_(float("inf"))
     error = 2 * case.matrix_error() + 10 * unit_roundoff(K.dtype) * float(K.abs().max())
-    return cert(case, float(small.min()), error, "2x2 interlacing")
+    return certified(case, float(small.min()), error, "2x2 interlacing")
 
 
 def _lambda_max_lower(case):
@@ -46,7 +46,7 @@ def _lambda_max_lower(case):
     error_mean = gamma(N * N, K.dtype) * float(K.abs().sum()) / N + perturbation_norm(N, case.matrix_error())
     candidates = [(float(K.diagonal().max()), case.matrix_error()), (mean, error_mean)]
     value = max(v for v, _ in candidates)
-    return cert(case, value, max(e for _, e in candidates), "max(max K_ii, 1'K1/N)")
+    return certified(case, value, max(e for _, e in candidates), "max(max K_ii, 1'K1/N)")
 
 
 def _row_sums(case):
@@ -58,16 +58,16 @@ def _row_sums(case):
 
 def _gershgorin_upper(case):
     diag, off, error = _row_sums(case)
-    return cert(case, float((diag + off).max()), error, "Gershgorin max row sum")
+    return certified(case, float((diag + off).max()), error, "Gershgorin max row sum")
 
 
 def _gershgorin_lower(case):
     diag, off, error = _row_sums(case)
-    return cert(case, float((diag - off).min()), error, "Gershgorin min (K_ii - sum_j |K_ij|)")
+    return certified(case, float((diag - off).min()), error, "Gershgorin min (K_ii - sum_j |K_ij|)")
 
 
 def _zero(case):
-    return cert(case, 0.0, 0.0, "exact")
+    return certified(case, 0.0, 0.0, "exact")
 
 
 _KERNEL = "K = K^(L) (Case), the empirical Kbar (EmpiricalCase) or a kernel under test"
