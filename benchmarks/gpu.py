@@ -50,7 +50,7 @@ SIZES = {"full": (8192, 16384, 32768), "smoke": (48, 96, 192)}
 EMPIRICAL = {"full": wl.Workload("empirical", "fast", 4096, 4096), "smoke": wl.Workload("empirical", "fast", 32, 16)}
 REPEATS = {"analytic": 3, "lambda_min": 2, "empirical": 3}
 STUDY_BUDGET_MINUTES = {"full": 3, "smoke": 0.5}
-CLI = "import sys; from ntkverify.cli import main; sys.exit(main())"
+CLI = "import sys; from ntkverify.shell.cli import main; sys.exit(main())"
 
 
 class Bench:

@@ -12,9 +12,9 @@ import time
 
 from hypothesis import settings
 
-from ntkverify.profiles import load_profile
 from ntkverify.properties.core import select
 from ntkverify.properties.runner import builtin_pairs, run_property
+from ntkverify.shell.profiles import load_profile
 from ntkverify.strategies.reach import merge
 
 CATALOGUE = ["well-formed", "psd", "diagonal", "reference", "permutation", "rotation", "scaling", "degenerate"]

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from ntkverify.profiles import load_profile
 from ntkverify.properties.core import select
 from ntkverify.properties.runner import builtin_pairs
 from ntkverify.reports.executor import open_executor
 from ntkverify.reports.job import PairTask
+from ntkverify.shell.profiles import load_profile
 
 
 def _cpu_seconds() -> float:
@@ -28,10 +28,10 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
-def measure(workers: int, pairs, profile: str) -> tuple[float, float]:
+def measure(workers: int, pairs) -> tuple[float, float]:
     """(wall seconds, worker CPU seconds) of one map of the pairs on ``workers`` local workers."""
     with open_executor(workers=workers) as executor:
-        task = PairTask(profile)
+        task = PairTask()
         executor.map(task, pairs)  # warm-up
         before = sum(executor.client.run(_cpu_seconds).values())
         start = time.perf_counter()
@@ -52,7 +52,7 @@ def main() -> None:
     print(f"{len(pairs)} pairs, profile {args.profile}")
     first = None
     for k in args.workers:
-        wall, cpu = measure(k, pairs, args.profile)
+        wall, cpu = measure(k, pairs)
         first = first or wall
         print(
             f"{k} workers: {wall:7.1f} s wall, {cpu:7.1f} CPU s ({cpu / wall:.2f} cores busy), "

@@ -15,7 +15,7 @@ Subjects are names from one vocabulary (:data:`~ntkverify.properties.subjects.SU
 own objects (``empirical-ntk``, ``feature-matrices``, ``feature-maps``, ``sphere-data``).
 
 Each property declares how the time of one example grows with the case (:class:`Cost`); with the profile's
-per-example time budget (:class:`ntkverify.profiles.SearchBudget`) it caps the sizes the property draws
+per-example time budget (:class:`ntkverify.properties.budget.SearchBudget`) it caps the sizes the property draws
 (:meth:`Property.size_limits`), so cheap properties search large cases and expensive ones stay small.
 """
 
@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ntkverify.profiles import SearchBudget, search_budget
+from ntkverify.properties.budget import SearchBudget, search_budget
 from ntkverify.properties.subjects import SUBJECTS
 from ntkverify.registry import Kind, Registry
 

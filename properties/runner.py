@@ -1,10 +1,12 @@
 """Running a property: Hypothesis search for DET/CONJ properties, binomial judgement for PROB ones.
 
-DET and CONJ properties run under the Hypothesis profile in force (:mod:`ntkverify.profiles`): each example's
+DET and CONJ properties run under the Hypothesis profile in force, with its case sizes
+(:mod:`ntkverify.properties.budget`; the command line and the pytest plugin load the project's): each example's
 normalised margin is passed to ``hypothesis.target`` (so the search moves towards near-violations), the
 tightest margin and its case are kept, and a violation is shrunk by Hypothesis to a minimal case, which is
 the last failing example Hypothesis replays. Under derandomised profiles every (property, subject) pair gets
-its own fixed seed, so runs are reproducible and pairs do not all explore the same choice sequence.
+its own fixed seed, so runs are reproducible and pairs do not all explore the same choice sequence. PROB
+properties run their declared trials times the budget's ``trial_factor``.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as Settings
 from hypothesis.database import ExampleDatabase
 
-from ntkverify.profiles import SearchBudget, ensure_project_profile
+from ntkverify.properties.budget import SearchBudget, search_budget
 from ntkverify.properties.core import Kind, Property, Verdict
 from ntkverify.properties.statistics import BinomialJudgement, alpha_share, judge
 from ntkverify.strategies import target_margin
 from ntkverify.strategies.reach import merge, reach
-
-PROB_TRIAL_MULTIPLIER = {"dev": 1, "ci": 1, "nightly": 10}
 
 
 class NamespacedDatabase(ExampleDatabase):
@@ -154,7 +154,8 @@ def run_property(
     budget: SearchBudget | None = None,
 ) -> PropertyResult:
     """Run one property on one subject (``None`` for engine-level properties). ``budget``: the case sizes
-    (default: the budget of the profile in force, :func:`ntkverify.profiles.search_budget`)."""
+    and the factor on PROB trials (default: the budget of the profile in force,
+    :func:`ntkverify.properties.budget.search_budget`)."""
     result = PropertyResult(prop, subject)
     reason = None if subject is None else prop.applies(subject)
     if reason is not None:
@@ -163,7 +164,7 @@ def run_property(
     start = time.perf_counter()
     try:
         if prop.kind is Kind.PROB:
-            _run_statistical(prop, subject, result, n_prob)
+            _run_statistical(prop, subject, result, n_prob, budget)
         else:
             _run_search(prop, subject, result, settings, quiet, budget)
     finally:
@@ -193,7 +194,6 @@ def _names(prop: Property, subject) -> tuple[str, ...]:
 
 
 def _run_search(prop: Property, subject, result: PropertyResult, settings: Settings | None, quiet: bool, budget):
-    ensure_project_profile()
     base = settings or Settings()
     strategy = prop.cases(subject, budget)
 
@@ -220,9 +220,8 @@ def _run_search(prop: Property, subject, result: PropertyResult, settings: Setti
         result.counterexample = Counterexample(prop, subject, violation.case, violation.verdict)
 
 
-def _run_statistical(prop: Property, subject, result: PropertyResult, n_prob: int | None) -> None:
-    profile = ensure_project_profile()
-    trials = prop.trials * PROB_TRIAL_MULTIPLIER.get(profile, 1)
+def _run_statistical(prop: Property, subject, result: PropertyResult, n_prob: int | None, budget) -> None:
+    trials = prop.trials * (budget or search_budget()).trial_factor
     if n_prob is None:
         from ntkverify.properties.core import all_properties
 

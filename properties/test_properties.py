@@ -4,7 +4,7 @@
 repository. The Hypothesis profile in force (dev/ci/nightly) sets the number of examples. With
 ``--ntk-kernel MODULE:CALLABLE`` (and ``--ntk-claim``, ``--ntk-depth``, …) the plugin adds the properties that
 apply to that kernel as ``test_user_kernel`` items; with ``--ntk-report-dir`` a failure writes a
-counterexample report (see :mod:`ntkverify.plugin`).
+counterexample report (see :mod:`ntkverify.shell.plugin`).
 """
 
 from __future__ import annotations

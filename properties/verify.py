@@ -185,7 +185,7 @@ def verify(
 
     ``kernel_timeout``: seconds one call of the kernel may take before it counts as hanging (a finding with its
     case; :mod:`ntkverify.properties.timeout`), None for no limit. ``budget``: the case sizes (a
-    :class:`ntkverify.profiles.SearchBudget`; default: the profile in force). ``domain``: where the kernel is
+    :class:`ntkverify.properties.budget.SearchBudget`; default: the profile in force). ``domain``: where the kernel is
     defined (``"any"``, ``"unit-sphere"``, ``"sphere-sqrt-d"``); data are drawn there. Raises :class:`UsageError`
     when the kernel cannot be checked at all, or when ``properties`` names a property that does not apply to the
     claim (a typo must not turn a check into one that checks nothing).

@@ -16,6 +16,8 @@ here); an exception raised by the function is retried ``retries=`` times (Dask's
 attempts are spent, or whose scheduler went away, is *lost*: its slot holds a :class:`Lost` with the reason.
 Every call accounts for every item (:class:`Accounting`: done, retried or lost; :attr:`Executor.accounting`).
 Attempts are counted from an event each attempt logs on the scheduler before it starts (topic :data:`TOPIC`).
+Each attempt runs under this process's Hypothesis profile with its case sizes
+(:class:`~ntkverify.properties.budget.SearchProfile`, sent with the item), since a worker is a fresh process.
 
 Errors before any work starts (:class:`ExecutorError`, one line each): a malformed address or worker count is
 a usage error (exit status 2); a scheduler that cannot be reached, has no workers, or whose workers cannot
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ntkverify import __version__
+from ntkverify.properties.budget import SearchProfile
 from ntkverify.reports.exits import CommandError
 
 RETRIES = 3  # attempts after the first, for an item whose worker died or whose function raised
@@ -156,12 +159,14 @@ def import_all() -> None:
                     importlib.import_module(f"{name}.{module.name}")
 
 
-def _attempt(fn, token: str, index: int, item):
-    """One attempt at one item on a worker: log it on the scheduler (so the client can count retries), run."""
+def _attempt(fn, token: str, index: int, item, profile: SearchProfile):
+    """One attempt at one item on a worker: log it on the scheduler (so the client can count retries), load the
+    client's profile, run."""
     from distributed import get_worker
 
     get_worker().log_event(TOPIC, {"token": token, "index": index, "pid": os.getpid()})
     import_all()
+    profile.load()
     # the worker's event loop draws from the global `random` in its own thread (timing jitter) while an item
     # runs; Hypothesis sees the global state change under a strategy and warns, although no strategy used it
     warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
@@ -183,9 +188,11 @@ class DaskExecutor(Executor):
     def map(self, fn, items):
         from distributed import KilledWorker
 
-        items, token = list(items), uuid.uuid4().hex
+        items, token, profile = list(items), uuid.uuid4().hex, SearchProfile.current()
         futures = [
-            self.client.submit(_attempt, fn, token, i, item, key=f"ntkverify-{token}-{i}", retries=self.retries)
+            self.client.submit(
+                _attempt, fn, token, i, item, profile, key=f"ntkverify-{token}-{i}", retries=self.retries
+            )
             for i, item in enumerate(items)
         ]
         outcomes = []

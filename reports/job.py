@@ -78,17 +78,13 @@ def run_entry(prop, subject, runner: Callable[..., PropertyResult] = run_propert
 
 @dataclass(frozen=True)
 class PairTask:
-    """:func:`run_entry` on a Dask worker (``docs/distributed.md``). It loads the run's Hypothesis profile there,
-    since a worker is a fresh process; under a derandomised profile each pair has its own fixed seed, so a
+    """:func:`run_entry` on a Dask worker (``docs/distributed.md``). The executor runs it under this process's
+    Hypothesis profile and case sizes; under a derandomised profile each pair has its own fixed seed, so a
     worker finds exactly what this process would."""
 
-    profile: str
     runner: Callable[..., PropertyResult] = run_property
 
     def __call__(self, pair: tuple[Any, Any]) -> Entry:
-        from ntkverify.profiles import load_profile
-
-        load_profile(self.profile)
         return run_entry(*pair, runner=self.runner)
 
 
@@ -125,7 +121,7 @@ def run_pairs(
     summary = dict(profile=profile, command=command)
     import_all()  # the same Hypothesis local constants here and on any worker
     try:
-        remote = iter(executor.map(PairTask(profile, runner), pairs)) if executor and executor.distributed else None
+        remote = iter(executor.map(PairTask(runner), pairs)) if executor and executor.distributed else None
         for (prop, subject), label in zip(pairs, labels):
             check_interrupt()
             progress.begin(label)

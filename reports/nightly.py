@@ -26,8 +26,8 @@ pair on the next night.
 
 Time budget. Hypothesis cannot be interrupted between examples, so a search runs in rounds, each an independent
 random search whose records are merged. Coverage comes first: every pair runs a short probe round
-(:data:`PROBE_EXAMPLES`; PROB properties run their fixed number of trials, ``PROB_TRIAL_MULTIPLIER`` of the
-runner, in one go), which measures its seconds per example. Then the time left is shared by the pairs still
+(:data:`PROBE_EXAMPLES`; PROB properties run their fixed number of trials, times the budget's ``trial_factor``,
+in one go), which measures its seconds per example. Then the time left is shared by the pairs still
 searching: each gets the time left over the number of pairs left (so time a fast pair leaves unused goes to the
 ones after it), in rounds sized from the measured seconds per example with a :data:`SAFETY` factor and growing
 at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
@@ -37,7 +37,7 @@ On a Dask cluster (``--workers N`` or ``--scheduler ADDRESS``, :mod:`ntkverify.r
 one task with its slice of the budget (:class:`NightSlice`); the example database may then be shared through
 Redis (``--db redis://HOST:PORT/N``, :mod:`ntkverify.reports.database`). This process still writes every file.
 
-Sizes: the ``nightly`` profile's budget (``ntkverify.profiles.BUDGETS``) affords larger cases than CI (n in the
+Sizes: the ``nightly`` profile's budget (``ntkverify.shell.profiles.BUDGETS``) affords larger cases than CI (n in the
 thousands, d up to 1024, depth up to 6; ``docs/search.md``), so a night explores larger cases as well as more.
 """
 
@@ -703,7 +703,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from ntkverify.profiles import load_profile
     from ntkverify.properties.core import select
     from ntkverify.properties.runner import builtin_pairs
 
@@ -713,7 +712,7 @@ def _main(argv: list[str] | None) -> int:
     if not props:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
     checked_device(None)
-    load_profile("nightly")
+    Settings.load_profile("nightly")  # registered, with its budget, by the command line and the pytest plugin
     pairs = builtin_pairs(props)
     databases.open_database(config.db)  # a Redis server is checked before the cluster starts
     with executors.from_arguments(args) as executor:
@@ -726,7 +725,3 @@ def _main(argv: list[str] | None) -> int:
         print(f"promoted to baseline: {config.baseline}")
     lost = executors.report_accounting(executor, [label_of(*pair) for pair in pairs], "ntkverify nightly")
     return lost or night.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,17 +15,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from ntkverify.profiles import PROFILES
 from ntkverify.properties.subjects import CLAIMS, SUBJECTS
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
+from ntkverify.shell.profiles import PROFILES, load_profile, register_profiles
 from ntkverify.strategies.distributions import DOMAINS
 
 
 def _load_profile(name: str | None) -> str:
     """The profile named on the command line, else the environment's (``NTKVERIFY_PROFILE``, ``CI``)."""
-    from ntkverify.profiles import load_profile
-
     try:
         return load_profile(name)
     except ValueError as exc:
@@ -231,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["nightly"]:
         from ntkverify.reports.nightly import main as nightly_main
 
+        register_profiles()  # the night loads the profile registered as ``nightly``
         return nightly_main(argv[1:])
     args = parser.parse_args(argv)
     args.argv = argv[1:]

@@ -1,7 +1,7 @@
 """pytest plugin of ntkverify (entry point ``pytest11``).
 
 Loading the plugin registers the Hypothesis profiles and loads the one chosen by the environment
-(:mod:`ntkverify.profiles`); Hypothesis' own ``--hypothesis-profile`` option, applied later, still wins.
+(:mod:`ntkverify.shell.profiles`); Hypothesis' own ``--hypothesis-profile`` option, applied later, still wins.
 
 It also adds:
 
@@ -33,8 +33,8 @@ import pytest
 
 from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
 from ntkverify.device import cuda_available, resolve_device
-from ntkverify.profiles import load_profile
 from ntkverify.properties.subjects import CLAIMS
+from ntkverify.shell.profiles import load_profile
 from ntkverify.strategies.distributions import DOMAINS
 
 load_profile()

@@ -71,7 +71,7 @@ from ntkverify.strategies.sizes import sizes
 from ntkverify.validation import check_int, check_widths
 
 #: Default upper bounds of the sizes (every strategy takes its own ``max_*`` arguments; the properties pass the
-#: sizes of the profile's budget, ``ntkverify.profiles.SearchBudget``).
+#: sizes of the profile's budget, ``ntkverify.properties.budget.SearchBudget``).
 DEFAULT_MAX_N = 12
 DEFAULT_MAX_D = 12
 DEFAULT_MAX_DEPTH = 4

@@ -10,11 +10,11 @@ import sys
 import pytest
 from hypothesis import settings
 
-from ntkverify.cli import main
 from ntkverify.device import cuda_available
 from ntkverify.reports import validate
 from ntkverify.reports.job import Progress
 from ntkverify.reports.summary import Entry
+from ntkverify.shell.cli import main
 from tests.test_reports import FIXED, planted_subject
 
 
@@ -94,7 +94,8 @@ def test_check_writes_reports_and_repro_follows_the_fix(tmp_path, capsys):
     assert json.loads((folder / "report.json").read_text())["minimisation"]["one_minimal"]
 
     # the real command line, in a fresh process: exit 1 while the bug is there
-    proc = subprocess.run([sys.executable, "-m", "ntkverify.cli", "repro", str(folder)], capture_output=True, text=True)
+    command = [sys.executable, "-m", "ntkverify.shell.cli", "repro", str(folder)]
+    proc = subprocess.run(command, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert "FAILS" in proc.stdout and "bit-for-bit identical" in proc.stdout
 

@@ -24,13 +24,14 @@ import pytest
 import torch
 from hypothesis import settings as Settings
 
-from ntkverify import cli
-from ntkverify.profiles import load_profile
+from ntkverify.properties.budget import search_budget
 from ntkverify.properties.core import Verdict, select
 from ntkverify.properties.runner import builtin_pairs
 from ntkverify.reports import database as databases
 from ntkverify.reports import executor as executors
 from ntkverify.reports import job, nightly
+from ntkverify.shell import cli
+from ntkverify.shell.profiles import BUDGETS, load_profile
 from tests.test_nightly import at_most, integer_property
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install ntkverify[distributed])")
@@ -40,7 +41,7 @@ SLOW_EXAMPLE_S = 0.15  # the planted slow pair runs 20 examples: about 3 s, long
 
 @pytest.fixture(autouse=True)
 def _restore_profile():
-    previous = Settings._current_profile
+    previous = Settings.get_current_profile_name()
     yield
     load_profile(previous)
 
@@ -119,7 +120,7 @@ def _command(*args: str) -> subprocess.CompletedProcess:
     same modules as the workers (Hypothesis seeds part of its draws from the constants of the loaded local
     modules, so a pytest process that has loaded test modules would draw differently from its workers)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NTKVERIFY_DEVICE": "cpu"}
-    return subprocess.run([sys.executable, "-m", "ntkverify.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "ntkverify.shell.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_run_on_the_cluster_gives_the_same_summary(tmp_path, scheduler):
@@ -130,6 +131,17 @@ def test_run_on_the_cluster_gives_the_same_summary(tmp_path, scheduler):
     assert "0 retried, 0 lost" in there.stdout
     here, there = _records(tmp_path / "here"), _records(tmp_path / "there")
     assert len(here) >= 6 and here == there  # every margin, case and verdict to the last digit
+
+
+def _profile_here(_) -> tuple:
+    return Settings.get_current_profile_name(), Settings().max_examples, search_budget()
+
+
+def test_a_worker_runs_under_the_clients_profile_and_budget(scheduler):
+    """A worker is a fresh process: each unit of work brings the client's profile and case sizes with it."""
+    load_profile("nightly")
+    with executors.open_executor(scheduler=scheduler) as executor:
+        assert executor.map(_profile_here, [0, 1]) == [("nightly", 1000, BUDGETS["nightly"])] * 2
 
 
 def test_night_on_the_cluster_gives_the_same_records(scheduler, one_thread):
@@ -245,16 +257,21 @@ def slow_at_most_a_million(x: int) -> Verdict:
 SLOW = integer_property("planted:slow", slow_at_most_a_million)  # travels to the workers by cloudpickle
 
 
-def _kill_first_attempt(address: str, index: int, since: int, killed: list[int]) -> None:
-    """Kill the worker process that starts item ``index`` (its attempt event, logged after ``since`` events)."""
+def _kill_first_attempt(
+    address: str, index: int, since: int, killed: list[int], *, pause_s: float = 0.0, release: str | None = None
+) -> None:
+    """Kill the worker process that starts item ``index`` (its attempt event, logged after ``since`` events)
+    ``pause_s`` seconds into the attempt, then set the Dask event ``release``, if any."""
     with distributed.Client(address, set_as_default=False) as client:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for _, msg in client.get_events(executors.TOPIC)[since:]:
                 if msg["index"] == index:
-                    time.sleep(2 * SLOW_EXAMPLE_S)  # a couple of examples into the pair
+                    time.sleep(pause_s)
                     os.kill(msg["pid"], signal.SIGKILL)
                     killed.append(msg["pid"])
+                    if release is not None:
+                        distributed.Event(release, client=client).set()
                     return
             time.sleep(0.05)
 
@@ -265,7 +282,8 @@ def test_a_worker_killed_mid_pair_loses_nothing(tmp_path, scheduler):
     with executors.open_executor(scheduler=scheduler) as executor:
         since = len(executor.client.get_events(executors.TOPIC))
         killed: list[int] = []
-        killer = threading.Thread(target=_kill_first_attempt, args=(scheduler, 0, since, killed))
+        pause = {"pause_s": 2 * SLOW_EXAMPLE_S}  # a couple of examples into the pair
+        killer = threading.Thread(target=_kill_first_attempt, args=(scheduler, 0, since, killed), kwargs=pause)
         killer.start()
         outcome = job.run_pairs(pairs, tmp_path, profile="dev", command="test", plots=False, executor=executor)
         killer.join()
@@ -291,3 +309,4 @@ def test_study_on_the_cluster_gives_the_same_table(tmp_path, scheduler, one_thre
         assert executor.accounting.count("done") == len(there.records) > 0
     assert repr(here.records) == repr(there.records)  # repr: NaN values compare equal as text
     assert repr(here.decision) == repr(there.decision)
+

@@ -26,15 +26,15 @@ import torch
 from hypothesis import settings as Settings
 
 from ntkverify import bounds
-from ntkverify.cli import main
 from ntkverify.device import cuda_available
-from ntkverify.profiles import load_profile
 from ntkverify.properties.core import get_property
 from ntkverify.properties.runner import PropertyResult
 from ntkverify.properties.verify import UsageError, load_callable, make_subject, verify
 from ntkverify.reports import nightly, nightly_output, validate, write_report
 from ntkverify.reports.job import RESULTS, run_pairs
 from ntkverify.reports.summary import Entry
+from ntkverify.shell.cli import main
+from ntkverify.shell.profiles import load_profile
 from tests.test_nightly import at_most, integer_property
 from tests.test_plugin import pytest_in
 from tests.test_reports import BUGGY, FIXED, failing, planted_subject, sphere_case
@@ -48,7 +48,7 @@ def _process_state(monkeypatch):
     monkeypatch.setenv("NTKVERIFY_DEVICE", "cpu")
     for name in ("NTKVERIFY_PROFILE", "CI"):
         monkeypatch.delenv(name, raising=False)
-    previous = Settings._current_profile
+    previous = Settings.get_current_profile_name()
     yield
     load_profile(previous)
 
@@ -256,7 +256,7 @@ def no_night(monkeypatch):
 @pytest.fixture(scope="module")
 def baseline_text(tmp_path_factory) -> str:
     """A real, valid baseline from one cheap night (the profile in force is restored afterwards)."""
-    previous, folder = Settings._current_profile, tmp_path_factory.mktemp("state")
+    previous, folder = Settings.get_current_profile_name(), tmp_path_factory.mktemp("state")
     path = folder / "baseline.json"
     try:
         assert nightly.main(["--output", str(folder / "first"), *CHEAP, "--baseline", str(path), "--promote"]) == 0
@@ -523,7 +523,7 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen:
     env.pop("CI", None)
     env.pop("NTKVERIFY_PROFILE", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "ntkverify.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "ntkverify.shell.cli", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

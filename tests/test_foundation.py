@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from ntkverify import device, profiles
+from ntkverify import device
+from ntkverify.shell import profiles
 from ntkverify.validation import as_data, check_widths
 
 
@@ -37,7 +38,7 @@ def test_unit_roundoff():
 
 
 def _profile_in_subprocess(env: dict, *args: str) -> str:
-    code = "import ntkverify.plugin; from hypothesis import settings; print(settings.get_current_profile_name())"
+    code = "import ntkverify.shell.plugin; from hypothesis import settings; print(settings.get_current_profile_name())"
     out = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
@@ -55,6 +56,23 @@ def test_ci_env_loads_the_projects_ci_profile(monkeypatch):
 
     ci = settings.get_profile("ci")
     assert ci.derandomize and ci.database is None and ci.deadline is None
+
+
+def test_ntkverify_verify_loads_the_environments_profile_outside_pytest():
+    """``ntkverify.verify`` in a script (no profile loaded) runs under the profile the environment names, with that
+    profile's budget."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", profiles.ENV_VAR)}
+    code = (
+        "import ntkverify; from hypothesis import settings; from ntkverify.analytic import limiting_ntk; "
+        "from ntkverify.properties.budget import search_budget; "
+        "ok = ntkverify.verify(lambda X: limiting_ntk(X, 2), depth=2, properties=['well-formed-symmetric']).ok; "
+        "print(settings.get_current_profile_name(), search_budget().max_n, ok)"
+    )
+    command = [sys.executable, "-c", code]
+    out = subprocess.run(command, env={**env, profiles.ENV_VAR: "ci"}, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["ci", str(profiles.BUDGETS["ci"].max_n), "True"]
 
 
 def test_unknown_profile():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ntkverify.cli import main
 from ntkverify.properties import get_property
 from ntkverify.properties.listing import select
+from ntkverify.shell.cli import main
 from ntkverify.studies import all_studies, get_study
 
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from ntkverify import analytic
-from ntkverify.profiles import load_profile
 from ntkverify.properties.core import Kind, Property, Verdict, get_property
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Subject
 from ntkverify.reports import nightly, nightly_compare, nightly_output
+from ntkverify.shell.profiles import load_profile
 
 EXAMPLES = 20  # per pair and night: enough to exercise the search, cheap enough for the whole file to run in seconds
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from hypothesis import find, settings
 
 import ntkverify
 from ntkverify import analytic, spectra
-from ntkverify.profiles import BUDGETS, search_budget
+from ntkverify.properties.budget import DEFAULT_BUDGET, register_budget, search_budget
 from ntkverify.properties.core import ENTRYWISE, SPECTRUM, get_property
 from ntkverify.properties.runner import run_property
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS
+from ntkverify.shell.profiles import BUDGETS
 from ntkverify.strategies import datasets
 from tests.quality.planted import h_infinity_assumes_unit_norm
+from tests.test_nightly import coin_property
 
 QUICK = settings(max_examples=200, database=None, derandomize=True)
 
@@ -25,6 +29,26 @@ def test_profiles_declare_their_sizes_and_the_ci_budget_reaches_the_tiled_path()
         assert cost.limits(BUDGETS["nightly"]).max_n >= 1000
         assert cost.limits(BUDGETS["dev"]).max_n < cost.limits(BUDGETS["ci"]).max_n
     assert search_budget("ci") is BUDGETS["ci"] and search_budget("hypothesis-default") is BUDGETS["dev"]
+
+
+def test_sizes_and_trials_follow_the_budget_not_the_profile_name():
+    """The runner finds the budget of the profile in force by its name in the registry the shell fills: a renamed
+    copy of ``nightly`` draws nightly's sizes and trials, a profile that registered no budget gets the documented
+    default, and an explicit budget wins."""
+    coin, psd = coin_property(), get_property("psd")  # coin: 5 declared trials
+    previous = settings.get_current_profile_name()
+    try:
+        settings.register_profile("renamed-nightly", settings.get_profile("nightly"))
+        register_budget("renamed-nightly", BUDGETS["nightly"])
+        settings.load_profile("renamed-nightly")
+        assert run_property(coin).examples == 5 * BUDGETS["nightly"].trial_factor == 50
+        assert psd.size_limits() == psd.size_limits(BUDGETS["nightly"]) != psd.size_limits(DEFAULT_BUDGET)
+        settings.register_profile("no-budget", settings.get_profile("nightly"))
+        settings.load_profile("no-budget")
+        assert search_budget() is DEFAULT_BUDGET and run_property(coin).examples == 5
+    finally:
+        settings.load_profile(previous)
+    assert run_property(coin, budget=replace(DEFAULT_BUDGET, trial_factor=3)).examples == 15
 
 
 def test_cost_caps_each_axis_within_the_example_budget():

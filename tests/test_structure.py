@@ -103,11 +103,12 @@ def test_a_bound_catches_a_planted_shift_of_a_users_kernel():
 # ------------------------------------------------------------------------------------------------ layers
 
 ENGINE = ROOT / "ntkverify"
-# the command line, the pytest plugin, the profiles and the package's lazy ``ntkverify.verify`` sit above the engine
-SHELL = {"cli.py", "plugin.py", "profiles.py", "__init__.py"}
-UPPER = tuple(
-    prefix + floor for prefix in ("ntkverify.", "") for floor in ("strategies", "properties", "reports", "studies")
-)
+#: The package's folders below the shell, bottom-up (``pyproject.toml`` maps each to ``ntkverify.<floor>``).
+FLOORS = ("ntkverify", "strategies", "properties", "reports", "studies")
+SHELL = ("ntkverify.shell", "shell")
+UPPER = (*SHELL, *(prefix + floor for prefix in ("ntkverify.", "") for floor in FLOORS[1:]))
+#: The one import of the shell below it: the package's lazy front door ``ntkverify.verify`` is the shell's.
+FRONT_DOOR = {("ntkverify/__init__.py", "ntkverify.shell.api")}
 
 
 def _imports(path: Path) -> set[str]:
@@ -120,18 +121,38 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_the_engine_imports_nothing_from_the_floors_above():
-    upward = {
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path in ENGINE.rglob("*.py")
-        if path.name not in SHELL or path.parent != ENGINE
+def _found(folders, names: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(file, imported module) for every import of a module under ``names`` in the ``folders``' Python files."""
+    return {
+        (str(path.relative_to(ROOT)), name)
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
         for name in _imports(path)
-        if name.startswith(UPPER)
+        if name.startswith(names)
     }
-    assert not upward, sorted(upward)
+
+
+def test_the_engine_imports_nothing_from_the_floors_above():
+    assert not _found(["ntkverify"], UPPER) - FRONT_DOOR, sorted(_found(["ntkverify"], UPPER) - FRONT_DOOR)
+
+
+def test_nothing_below_the_shell_imports_it():
+    """The shell (command line, pytest plugin, profiles) may import every floor; no floor imports the shell. What a
+    floor needs from a profile it defines itself (``ntkverify.properties.budget``) and the shell fills in."""
+    assert _found(FLOORS, SHELL) == FRONT_DOOR
+
+
+def test_the_command_and_the_plugin_are_the_shells():
+    from importlib.metadata import entry_points
+
+    assert [e.value for e in entry_points(group="console_scripts", name="ntkverify")] == ["ntkverify.shell.cli:main"]
+    assert [e.value for e in entry_points(group="pytest11", name="ntkverify")] == ["ntkverify.shell.plugin"]
 
 
 def test_the_import_scan_sees_an_upward_import(tmp_path):
     planted = tmp_path / "engine_module.py"
-    planted.write_text("from ntkverify.properties.core import Property\nimport ntkverify.reports\n")
-    assert {n for n in _imports(planted) if n.startswith(UPPER)} == {"ntkverify.properties.core", "ntkverify.reports"}
+    planted.write_text(
+        "from ntkverify.properties.core import Property\nimport ntkverify.reports\nimport ntkverify.shell\n"
+    )
+    found = {n for n in _imports(planted) if n.startswith(UPPER)}
+    assert found == {"ntkverify.properties.core", "ntkverify.reports", "ntkverify.shell"}

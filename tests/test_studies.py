@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ntkverify.cli import main
+from ntkverify.shell.cli import main
 from ntkverify.studies import Plan, all_studies, evaluate, get_study, run_study
 
 TINY = 0.001  # a thousandth of the default budget: the smallest grids, seconds per study

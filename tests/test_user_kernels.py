@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from ntkverify import analytic
-from ntkverify.cli import main
 from ntkverify.properties.diagnosis import diagnose, factor_causes
 from ntkverify.properties.subjects import CallClock, Claim, KernelTimeout, Subject
 from ntkverify.properties.timeout import CallExpired, deadline
 from ntkverify.reports import validate
+from ntkverify.shell.cli import main
 from tests.quality.planted import PLANTED, textbook_ntk
 
 PLANTED_FILE = Path(__file__).with_name("quality") / "planted.py"

@@ -174,7 +174,7 @@ def test_check_command_exit_codes(tmp_path):
 
     def run(*args):
         return subprocess.run(
-            [sys.executable, "-m", "ntkverify.cli", "check", *args, "--report-dir", str(tmp_path / "reports")],
+            [sys.executable, "-m", "ntkverify.shell.cli", "check", *args, "--report-dir", str(tmp_path / "reports")],
             capture_output=True,
             text=True,
             cwd=tmp_path,

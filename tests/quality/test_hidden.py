@@ -18,8 +18,8 @@ from hypothesis import find, settings
 from hypothesis import strategies as st
 
 import ntkverify
-from ntkverify.profiles import BUDGETS, register_profiles
 from ntkverify.properties.subjects import Subject
+from ntkverify.shell.profiles import BUDGETS, register_profiles
 from ntkverify.strategies import datasets
 from ntkverify.strategies.core import ANGLE_SCALES
 from ntkverify.strategies.distributions import NearAntipodal, NearDuplicates

@@ -2,7 +2,7 @@
 report nothing on correct kernels over the same runs (in the spirit of Hypothesis' own quality tests).
 
 Every run uses the ``ci`` profile (derandomised, 40 examples per property) and its budget of sizes (n up to
-~650, rows across scales), taken explicitly from :mod:`ntkverify.profiles` so the result does not depend on
+~650, rows across scales), taken explicitly from :mod:`ntkverify.shell.profiles` so the result does not depend on
 the profile this pytest run loaded. (The runner
 skips Hypothesis' ``explain`` phase, which only annotates the shrunk example.)
 """
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import settings
 
 import ntkverify
-from ntkverify.profiles import BUDGETS, register_profiles
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import load_callable
+from ntkverify.shell.profiles import BUDGETS, register_profiles
 from tests.quality.planted import CLAIMS, CORRECT, PLANTED, TILE, textbook_for
 
 pytestmark = pytest.mark.quality

@@ -11,12 +11,12 @@ import torch
 from hypothesis import settings
 
 import ntkverify
-from ntkverify.cli import main
-from ntkverify.profiles import register_profiles
 from ntkverify.properties import get_property
 from ntkverify.properties.cases import KernelCase
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import UsageError
+from ntkverify.shell.cli import main
+from ntkverify.shell.profiles import register_profiles
 from ntkverify.strategies import Dataset
 from tests.quality import planted_empirical
 from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, kernel_with_depth_argument, textbook_for
