@@ -5,6 +5,8 @@ tensor or a numpy array). Every property of the catalogue that applies to the cl
 Hypothesis cases: differential agreement with the reference kernel, symmetry, PSD, the diagonal identity, the
 invariances the claim implies and the degeneracy zeros. A non-finite output, a wrong shape or an exception on a
 valid case is a failure with its counterexample; the same problems on the very first call are usage errors.
+:func:`verify` runs under the Hypothesis profile in force; ``ntkverify.verify`` (:mod:`ntkverify.shell.api`)
+first loads the project's profile the environment names.
 """
 
 from __future__ import annotations

@@ -32,6 +32,9 @@ from ntkverify.reports import executor as executors
 from ntkverify.reports import job, nightly
 from ntkverify.shell import cli
 from ntkverify.shell.profiles import BUDGETS, load_profile
+from ntkverify.studies import Plan, Point, Study, get_study, run_study
+from ntkverify.studies.core import Decision, point, register
+from ntkverify.studies.output import write_table
 from tests.test_nightly import at_most, integer_property
 
 distributed = pytest.importorskip("distributed", reason="Dask is not installed (pip install ntkverify[distributed])")
@@ -145,7 +148,7 @@ def test_a_worker_runs_under_the_clients_profile_and_budget(scheduler):
 
 
 def test_night_on_the_cluster_gives_the_same_records(scheduler, one_thread):
-    load_profile("nightly")
+    load_profile("dev")  # the dev sizes on both sides (each worker runs under this process's profile): seconds
     base = Settings(Settings.get_profile("nightly"), max_examples=10, derandomize=True, database=None)
     pairs = builtin_pairs(select(["diagonal-identity"]))
     here = nightly.run_pairs(pairs, base=base, database=None, log=str)
@@ -310,3 +313,93 @@ def test_study_on_the_cluster_gives_the_same_table(tmp_path, scheduler, one_thre
     assert repr(here.records) == repr(there.records)  # repr: NaN values compare equal as text
     assert repr(here.decision) == repr(there.decision)
 
+
+# A test-only study whose gated point, on a worker, waits on a Dask event that is set only once the worker running
+# it has been killed: the kill always lands during the point, however fast the point itself is.
+
+GATE = "ntkverify-test-study-gate"
+GATED_SEED = 1
+
+
+def _gated_grid(plan: Plan) -> list[Point]:
+    return [point("test:gated", "main", seed, plan, n=5) for seed in plan.seeds(4)]
+
+
+def _gated_measure(p: Point) -> dict[str, float]:
+    try:
+        distributed.get_worker()
+    except ValueError:  # in-process: nothing to wait for
+        pass
+    else:
+        if p.seed == GATED_SEED:
+            assert distributed.Event(GATE).wait(timeout=60), "the gate was never opened"
+    X = torch.randn(p["n"], 3, dtype=torch.float64, generator=torch.Generator().manual_seed(p.seed))
+    return {"lambda_min": float(torch.linalg.eigvalsh(X @ X.T)[0]), "trace": float((X * X).sum())}
+
+
+def _gated_decide(records, plan: Plan) -> Decision:
+    return Decision("supported", "a test design: no decision rule", 0.0, 1.0, "none", (), ())
+
+
+GATED = Study(
+    name="test:gated",
+    statement="none",
+    citation="none",
+    design="four seeds of a 5 × 3 Gram matrix",
+    default_minutes=0.0,
+    grid=_gated_grid,
+    measure=_gated_measure,
+    decide=_gated_decide,
+    plot=lambda records, decision, folder: [],
+)
+
+
+class RegisterGatedStudy(distributed.WorkerPlugin):
+    """Registers the test study on every worker of the cluster, a replacement for a killed one included."""
+
+    name = "ntkverify-test-gated-study"
+
+    def setup(self, worker):
+        try:
+            get_study(GATED.name)
+        except ValueError:
+            register(GATED)
+
+
+@pytest.fixture
+def gated_study(monkeypatch):
+    """The test study, registered in this process for this test only (other tests list and run every study)."""
+    from ntkverify.studies import core
+
+    get_study("convergence-rate")  # the built-in studies first, in their order
+    monkeypatch.setitem(core._REGISTRY._items, GATED.name, GATED)
+    return GATED
+
+
+def test_a_worker_killed_during_a_study_loses_no_point(tmp_path, scheduler, gated_study):
+    """Issue of record: the worker running a grid point is killed mid-point; the point is retried on another
+    worker process and recorded once, every point is accounted for, and the table is the in-process run's."""
+    study, plan = gated_study, Plan()
+    here = run_study(study, plan, tmp_path / "here")
+    with executors.open_executor(scheduler=scheduler) as executor:
+        client = executor.client
+        client.register_plugin(RegisterGatedStudy())
+        distributed.Event(GATE, client=client).clear()
+        since, killed = len(client.get_events(executors.TOPIC)), []
+        gated = [p.seed for p in study.grid(plan)].index(GATED_SEED)
+        release = {"release": GATE}
+        killer = threading.Thread(target=_kill_first_attempt, args=(scheduler, gated, since, killed), kwargs=release)
+        killer.start()
+        there = run_study(study, plan, tmp_path / "there", executor=executor.map)
+        killer.join()
+        accounting = executor.accounting
+        attempts = [m["pid"] for _, m in client.get_events(executors.TOPIC)[since:] if m["index"] == gated]
+        client.unregister_worker_plugin(RegisterGatedStudy.name)
+    assert killed and attempts[0] == killed[0] != attempts[1] and len(attempts) == 2  # retried in another process
+    assert [(a.index, a.status, a.attempts) for a in accounting.accounts] == [
+        (i, "retried", 2) if i == gated else (i, "done", 1) for i in range(len(there.records))
+    ]
+    assert len(list((tmp_path / "there" / "points").glob("*.json"))) == len(there.records) == 4  # recorded once
+    assert [r.point for r in there.records] == study.grid(plan) and there.cached == 0
+    tables = [write_table(tmp_path / side, [run]).read_bytes() for side, run in (("here", here), ("there", there))]
+    assert tables[0] == tables[1]
