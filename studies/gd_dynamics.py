@@ -37,6 +37,7 @@ from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
 from ntkverify.studies.output import figure, save
 from ntkverify.studies.statistics import geometric_mean, log_log_slope, median_interval, power_against, slope_at_most
+from ntkverify.studies.two_layer import TwoLayer
 
 NAME = "gd-dynamics"
 N, D, STEPS = 100, 10, 200
@@ -62,17 +63,9 @@ def grid(plan: Plan) -> list[Point]:
 def _train(X: torch.Tensor, y: torch.Tensor, m: int, eta: float, g: torch.Generator):
     """‖y − u(k)‖ for k = 0..STEPS of full-batch gradient descent on the first layer (Du et al.'s model), and
     the initial residual r₀ = y − u(0)."""
-    W = torch.randn(D, m, generator=g, dtype=torch.float64)
-    a = torch.randint(0, 2, (m,), generator=g).to(torch.float64) * 2 - 1
-    norms, r0 = [], None
-    for _ in range(STEPS + 1):
-        pre = X @ W
-        r = y - torch.relu(pre) @ a / math.sqrt(m)
-        r0 = r if r0 is None else r0
-        norms.append(torch.linalg.vector_norm(r))
-        # −∂(½‖y − u‖²)/∂w_r = (1/√m) a_r Σ_i r_i 1{w_rᵀx_i > 0} x_i  (σ'(0) = 0)
-        W += eta / math.sqrt(m) * (X.T @ (r[:, None] * (pre > 0))) * a
-    return torch.stack(norms), r0
+    model = TwoLayer.draw(D, m, g)
+    residuals = [model.step(X, y, eta) for _ in range(STEPS + 1)]
+    return torch.stack([torch.linalg.vector_norm(r) for r in residuals]), residuals[0]
 
 
 def measure(p: Point) -> dict[str, float]:
