@@ -54,7 +54,7 @@ from scipy import stats
 from ntkverify import analytic, bounds, spectra
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import figure, finish, log_axes
 from ntkverify.studies.statistics import binomial_critical, binomial_power, binomial_tail
 from ntkverify.tolerances import gamma, limiting_entry_error
 
@@ -292,15 +292,8 @@ def _plot_positivity(records: list[Record], decision: Decision, folder) -> str:
         ax.plot(thetas, [r.values["error"] for r in rs], "_", color="grey")
     t = np.array(ANGLES)
     ax.plot(t, t / (4 * math.pi), "k--", lw=0.8, label="θ/(4π)")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="angle θ of the closest pair (θ = 0 drawn at 1e-13)",
-        ylabel="λ_min(H∞) (grey: certified error bar)",
-        title=f"{NAME}: {decision.verdict}",
-    )
-    ax.legend(fontsize=7)
-    return save(fig, folder, f"{NAME}-positivity.png")
+    log_axes(ax, "angle θ of the closest pair (θ = 0 drawn at 1e-13)", "λ_min(H∞) (grey: certified error bar)")
+    return finish(fig, folder, f"{NAME}-positivity.png", f"{NAME}, Du et al. positivity: {decision.verdict}")
 
 
 def _plot_violations(decision: Decision, folder) -> str:
@@ -316,8 +309,7 @@ def _plot_violations(decision: Decision, folder) -> str:
     critical = binomial_critical(M, DELTA, binomial_alpha()) / M
     ax.axvline(critical, color="grey", ls=":", lw=0.8, label=f"critical {critical:.3f}")
     ax.set(xscale="log", xlabel=f"violation frequency over M = {M} (red: planted, must reject)")
-    ax.legend(fontsize=7)
-    return save(fig, folder, f"{NAME}-violations.png")
+    return finish(fig, folder, f"{NAME}-violations.png", f"{NAME}, binomial rules: {decision.verdict}")
 
 
 def plot(records: list[Record], decision: Decision, folder) -> list[str]:
@@ -339,5 +331,6 @@ STUDY = register(
         measure=measure,
         decide=decide,
         plot=plot,
+        subjects=("sphere-data", "h-infinity", "limiting-ntk"),
     )
 )

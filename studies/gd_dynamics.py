@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ntkverify import analytic, spectra
 from ntkverify.bounds.arora import residual_norms
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import curve, figure, finish, log_axes
 from ntkverify.studies.statistics import geometric_mean, log_log_slope, median_interval, power_against, slope_at_most
 from ntkverify.studies.two_layer import TwoLayer
 
@@ -120,9 +119,7 @@ def decide(records: list[Record], plan: Plan) -> Decision:
 
 def plot(records: list[Record], decision: Decision, folder) -> list[str]:
     """The two training curves of the first seed at the largest width, and the gap against the width."""
-    fig, axes = figure(9, 4)
-    fig.clf()
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = figure(9, 4, panels=2)
     first = max((r for r in records if r.point.arm == "main"), key=lambda r: (r.point["m"], -r.point.seed))
     g = torch.Generator().manual_seed(first.point.seed)
     X = get_distribution("unit_sphere").sample(N, D, g, device="cpu")
@@ -133,16 +130,10 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
     left.plot(actual.numpy(), label=f"network, m = {first.point['m']}")
     left.plot(residual_norms(H, r0, eta, STEPS).numpy(), "--", label="√(Σ(1−ηλ_i)^{2k}(v_iᵀr₀)²), H∞")
     left.set(xlabel="step k", ylabel="‖y − u(k)‖", title="training curves")
-    left.legend(fontsize=7)
     for arm in ("main", "planted:half-H"):
-        groups = _groups(records, arm)
-        right.plot(
-            [m for m, _ in groups], [float(geometric_mean(np.asarray(v))) for _, v in groups], "-o", ms=3, label=arm
-        )
-    right.set(xscale="log", yscale="log", xlabel="width m", ylabel="largest gap / ‖r₀‖", title="gap")
-    right.legend(fontsize=7)
-    fig.suptitle(f"{NAME}: {decision.verdict}", fontsize=9)
-    return [save(fig, folder, f"{NAME}-curves.png")]
+        curve(right, _groups(records, arm), "-o", arm)
+    log_axes(right, "width m", "rms gap / ‖r₀‖ (geometric mean)", "gap")
+    return [finish(fig, folder, f"{NAME}-curves.png", f"{NAME}: {decision.verdict}")]
 
 
 STUDY = register(
@@ -158,5 +149,6 @@ STUDY = register(
         measure=measure,
         decide=decide,
         plot=plot,
+        subjects=("h-infinity",),
     )
 )
