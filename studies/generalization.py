@@ -214,8 +214,8 @@ STUDY = register(
         statement="The test loss of a two-layer ReLU network trained by gradient descent stays below "
         "√(2yᵀ(H∞)⁻¹y/n) (+ c = 0) on a polynomial target, whose complexity term decays like n^(−½); with "
         "random labels the complexity term is larger and does not decay.",
-        citation="Arora, Du, Hu, Li & Wang (ICML 2019) Thm 5.1 and Cor. 6.2; Du, Zhai, Póczos & Singh (ICLR 2019) "
-        "§3; docs/studies.md#generalization",
+        citation="Arora et al. 2019 Thm 5.1 and Cor. 6.2 (Arora, Du, Hu, Li & Wang, ICML 2019); Du, Zhai, Póczos & "
+        "Singh (ICLR 2019) §3; docs/studies.md#generalization",
         design=__doc__,
         default_minutes=0.5,
         grid=grid,
