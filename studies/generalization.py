@@ -104,15 +104,17 @@ def _train(model: TwoLayer, X: torch.Tensor, y: torch.Tensor, eta: float) -> tup
 
 
 def measure(p: Point) -> dict[str, float]:
+    """One draw (data, labels, permutation, network, from the seed's generator on the CPU), trained and
+    evaluated on the point's device."""
     n = p["n"]
     g = torch.Generator().manual_seed(p.seed)
     sphere = get_distribution("unit_sphere")
-    X = sphere.sample(n, D, g, device="cpu")
-    X_test = sphere.sample(TEST_POINTS, D, g, device="cpu")
+    X = sphere.sample(n, D, g, device="cpu").to(p.device)
+    X_test = sphere.sample(TEST_POINTS, D, g, device="cpu").to(p.device)
     y, y_test = target(X), target(X_test)
-    y_random = y[torch.randperm(n, generator=g)]
-    model = TwoLayer.draw(D, WIDTH, g, INIT_SCALE)
-    H = analytic.h_infinity(X, device="cpu")
+    y_random = y[torch.randperm(n, generator=g).to(p.device)]
+    model = TwoLayer.draw(D, WIDTH, g, INIT_SCALE).to(p.device)
+    H = analytic.h_infinity(X, device=p.device)
     residual, steps = _train(model, X, y, 1 / spectra.lambda_max(H).value)
     test_loss = float(torch.clamp((model(X_test) - y_test).abs(), max=1.0).mean())
     bound = generalization_term(H, y)

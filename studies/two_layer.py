@@ -28,6 +28,9 @@ class TwoLayer:
         a = torch.randint(0, 2, (m,), generator=g).to(torch.float64) * 2 - 1
         return cls(W, a)
 
+    def to(self, device) -> TwoLayer:
+        return TwoLayer(self.W.to(device), self.a.to(device))
+
     @property
     def width(self) -> int:
         return self.W.shape[1]
