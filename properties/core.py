@@ -29,7 +29,7 @@ from typing import Any
 
 from ntkverify.properties.budget import SearchBudget, search_budget
 from ntkverify.properties.subjects import SUBJECTS
-from ntkverify.registry import Kind, Registry
+from ntkverify.registry import STATEMENTS, Kind, View
 
 #: The sizes every axis is assumed to have when another axis is capped: the small branch of
 #: :func:`ntkverify.strategies.sizes.sizes`.
@@ -210,7 +210,7 @@ class Property:
             raise ValueError(f"{self.kind.value} property {self.name!r} needs check and strategy")
 
 
-_REGISTRY: Registry[Property] = Registry("property")
+_REGISTRY: View[Property] = View(STATEMENTS, "property", (Kind.DET, Kind.PROB, Kind.CONJ))
 
 
 def register(prop: Property) -> Property:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ntkverify.properties.core import all_properties
+from ntkverify.registry import STATEMENTS, Kind
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,8 @@ class Entry:
     subjects: tuple[str, ...]
 
     def matches(self, cite: str | None, kind: str | None, subject: str | None) -> bool:
-        """``cite``: case-insensitive text of the citation or the name; ``kind``: DET, PROB or CONJ; ``subject``:
-        one of the subjects."""
+        """``cite``: case-insensitive text of the citation or the name; ``kind``: DET, PROB, CONJ or STUDY;
+        ``subject``: one of the subjects."""
         if cite and _words(cite) not in _words(f"{self.citation} {self.name}"):
             return False
         if kind and self.kind != kind.upper():
@@ -54,22 +55,27 @@ def _words(text: str) -> str:
     return text
 
 
-def property_entries() -> list[Entry]:
-    return [
-        Entry("property", p.name, p.statement, p.citation, p.kind.value, tuple(p.subjects)) for p in all_properties()
-    ]
-
-
-def study_entries() -> list[Entry]:
-    """The registered studies (:mod:`ntkverify.studies`): kind ``STUDY``, about the kernels they measure."""
+def entries() -> list[Entry]:
+    """Every record of the one registry of properties and studies, in registration order."""
     from ntkverify.studies import all_studies
 
-    return [Entry("study", s.name, s.statement, s.citation, "STUDY", ()) for s in all_studies()]
+    all_properties(), all_studies()  # importing the catalogues registers them
+    return [
+        Entry(
+            "study" if item.kind is Kind.STUDY else "property",
+            item.name,
+            item.statement,
+            item.citation,
+            item.kind.value,
+            tuple(item.subjects),
+        )
+        for item in STATEMENTS
+    ]
 
 
 def select(cite: str | None = None, kind: str | None = None, subject: str | None = None) -> list[Entry]:
     """Every property and study that matches all the given filters."""
-    return [e for e in property_entries() + study_entries() if e.matches(cite, kind, subject)]
+    return [e for e in entries() if e.matches(cite, kind, subject)]
 
 
 def render(entries: Iterable[Entry]) -> str:

@@ -9,6 +9,7 @@ MODULES = (
     "explicit_bounds",
     "lambda_min_probability",
     "gd_dynamics",
+    "generalization",
 )
 
 for _module in MODULES:

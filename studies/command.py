@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ntkverify.reports import executor as executors
 from ntkverify.reports.exits import InputError
-from ntkverify.studies.core import KernelSpec, Plan, all_studies, get_study
+from ntkverify.studies.core import KernelSpec, all_studies, get_study
 
 DEFAULT_OUTPUT = "ntk-reports/studies"
 
@@ -98,29 +98,11 @@ def main(args) -> int:
         return 1
 
 
-def exit_code(runs) -> int:
-    ok = all(r.decision.verdict == "supported" and r.decision.controls_ok for r in runs)
-    return 0 if ok else 1
-
-
 def _run(studies, budget, device, kernel, output: Path, command: str, mapper=map) -> int:
-    from ntkverify.studies.output import write_html, write_json, write_table
-    from ntkverify.studies.runner import run_study
+    from ntkverify.studies.runner import exit_code, run_studies
 
-    default = sum(s.default_minutes for s in studies)
-    scale = (budget or default) / default
-    runs = []
-    for s in studies:
-        run = run_study(s, Plan(scale, device, kernel), output, executor=mapper)
-        d = run.decision
-        controls = ", ".join(f"{c.name}: {c.verdict}" for c in d.controls)
-        print(
-            f"{s.name}: {d.verdict} ({d.reason}); controls {controls}; "
-            f"{len(run.records)} points ({run.cached} cached) in {run.seconds:.1f} s"
-        )
-        runs.append(run)
-    code = exit_code(runs)
-    write_json(output, runs, command, code)
-    write_table(output, runs)
-    print(f"report: {write_html(output, runs, command)}")
-    return code
+    runs = run_studies(
+        studies, output, budget=budget, device=device, kernel=kernel, executor=mapper, command=command, echo=print
+    )
+    print(f"report: {output / 'index.html'}")
+    return exit_code(runs)

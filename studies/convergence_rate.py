@@ -46,7 +46,7 @@ from ntkverify.architecture import Architecture
 from ntkverify.empirical import empirical_ntk
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import figure, finish, log_axes
 from ntkverify.studies.statistics import log_log_slope, median_interval, power_against, rms, slope_within
 
 NAME = "convergence-rate"
@@ -57,8 +57,12 @@ M_MIN = 128
 SIGMA_W = math.sqrt(2)
 
 
+#: The largest hidden width at the default budget, per device (it shrinks below it like budget^(1/2)).
+TOP_WIDTH = {"cpu": 4096, "cuda": 16384}
+
+
 def widths(plan: Plan) -> list[int]:
-    top = (16384 if plan.gpu else 4096) * min(plan.scale, 1.0) ** 0.5
+    top = TOP_WIDTH[plan.device] * min(plan.scale, 1.0) ** 0.5
     top = max(8 * M_MIN, 2 ** int(math.log2(top)))  # at least a factor 8 in width: a slope needs a range
     return [M_MIN * 2**k for k in range(int(math.log2(top / M_MIN)) + 1)]
 
@@ -161,15 +165,8 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
     m0, e0 = first[k][0][0], float(np.median(first[k][0][1]))
     ms = np.array([m for m, _ in first[k]], dtype=float)
     ax.plot(ms, e0 * (ms / m0) ** RATE, "k--", lw=0.8, label="m^(−½)")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="hidden width m",
-        ylabel="relative Frobenius error",
-        title=f"{NAME}: {decision.verdict}",
-    )
-    ax.legend(fontsize=7)
-    return [save(fig, folder, f"{NAME}-error.png")]
+    log_axes(ax, "hidden width m", "relative Frobenius error")
+    return [finish(fig, folder, f"{NAME}-error.png", f"{NAME}: {decision.verdict}")]
 
 
 STUDY = register(
@@ -186,5 +183,6 @@ STUDY = register(
         decide=decide,
         plot=plot,
         claims=("relu-ntk",),
+        subjects=("empirical-ntk", "limiting-ntk", "user-kernel"),
     )
 )

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ntkverify.registry import Registry
+from ntkverify.registry import STATEMENTS, Kind, View
 
 VERDICTS = ("supported", "rejected", "inconclusive")
 POWER_TARGET = 0.8  # a rule with less power than this against its named alternative is inconclusive
@@ -200,9 +200,11 @@ def combine(series: list[Outcome], power: float, alpha: float, against: str, con
 
 @dataclass(frozen=True)
 class Study:
-    """A registered study (see the module docstring). ``claims`` are the ``--claim`` values a user's kernel may
-    carry in this study (empty: the study does not take a user's kernel); ``default_minutes`` is its share
-    of the default budget on 2 CPU cores."""
+    """A registered study (see the module docstring), a record of kind STUDY in the registry of the properties
+    (:data:`ntkverify.registry.STATEMENTS`). ``claims`` are the ``--claim`` values a user's kernel may carry in
+    this study (empty: the study does not take a user's kernel); ``default_minutes`` is its share of the
+    default budget on 2 CPU cores; ``subjects`` what it is about, in the properties' vocabulary
+    (:data:`~ntkverify.properties.subjects.SUBJECTS`), for ``ntkverify list --subject``."""
 
     name: str
     statement: str
@@ -214,9 +216,14 @@ class Study:
     decide: Callable[[list[Record], Plan], Decision]
     plot: Callable[[list[Record], Decision, Path], list[str]]
     claims: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.STUDY
 
 
-_REGISTRY: Registry[Study] = Registry("study")
+_REGISTRY: View[Study] = View(STATEMENTS, "study", (Kind.STUDY,))
 
 
 def register(study: Study) -> Study:

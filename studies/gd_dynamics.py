@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ntkverify import analytic, spectra
 from ntkverify.bounds.arora import residual_norms
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import curve, figure, finish, log_axes
 from ntkverify.studies.statistics import geometric_mean, log_log_slope, median_interval, power_against, slope_at_most
+from ntkverify.studies.two_layer import TwoLayer
 
 NAME = "gd-dynamics"
 N, D, STEPS = 100, 10, 200
@@ -62,17 +62,9 @@ def grid(plan: Plan) -> list[Point]:
 def _train(X: torch.Tensor, y: torch.Tensor, m: int, eta: float, g: torch.Generator):
     """‖y − u(k)‖ for k = 0..STEPS of full-batch gradient descent on the first layer (Du et al.'s model), and
     the initial residual r₀ = y − u(0)."""
-    W = torch.randn(D, m, generator=g, dtype=torch.float64)
-    a = torch.randint(0, 2, (m,), generator=g).to(torch.float64) * 2 - 1
-    norms, r0 = [], None
-    for _ in range(STEPS + 1):
-        pre = X @ W
-        r = y - torch.relu(pre) @ a / math.sqrt(m)
-        r0 = r if r0 is None else r0
-        norms.append(torch.linalg.vector_norm(r))
-        # −∂(½‖y − u‖²)/∂w_r = (1/√m) a_r Σ_i r_i 1{w_rᵀx_i > 0} x_i  (σ'(0) = 0)
-        W += eta / math.sqrt(m) * (X.T @ (r[:, None] * (pre > 0))) * a
-    return torch.stack(norms), r0
+    model = TwoLayer.draw(D, m, g)
+    residuals = [model.step(X, y, eta) for _ in range(STEPS + 1)]
+    return torch.stack([torch.linalg.vector_norm(r) for r in residuals]), residuals[0]
 
 
 def measure(p: Point) -> dict[str, float]:
@@ -127,9 +119,7 @@ def decide(records: list[Record], plan: Plan) -> Decision:
 
 def plot(records: list[Record], decision: Decision, folder) -> list[str]:
     """The two training curves of the first seed at the largest width, and the gap against the width."""
-    fig, axes = figure(9, 4)
-    fig.clf()
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = figure(9, 4, panels=2)
     first = max((r for r in records if r.point.arm == "main"), key=lambda r: (r.point["m"], -r.point.seed))
     g = torch.Generator().manual_seed(first.point.seed)
     X = get_distribution("unit_sphere").sample(N, D, g, device="cpu")
@@ -140,16 +130,10 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
     left.plot(actual.numpy(), label=f"network, m = {first.point['m']}")
     left.plot(residual_norms(H, r0, eta, STEPS).numpy(), "--", label="√(Σ(1−ηλ_i)^{2k}(v_iᵀr₀)²), H∞")
     left.set(xlabel="step k", ylabel="‖y − u(k)‖", title="training curves")
-    left.legend(fontsize=7)
     for arm in ("main", "planted:half-H"):
-        groups = _groups(records, arm)
-        right.plot(
-            [m for m, _ in groups], [float(geometric_mean(np.asarray(v))) for _, v in groups], "-o", ms=3, label=arm
-        )
-    right.set(xscale="log", yscale="log", xlabel="width m", ylabel="largest gap / ‖r₀‖", title="gap")
-    right.legend(fontsize=7)
-    fig.suptitle(f"{NAME}: {decision.verdict}", fontsize=9)
-    return [save(fig, folder, f"{NAME}-curves.png")]
+        curve(right, _groups(records, arm), "-o", arm)
+    log_axes(right, "width m", "rms gap / ‖r₀‖ (geometric mean)", "gap")
+    return [finish(fig, folder, f"{NAME}-curves.png", f"{NAME}: {decision.verdict}")]
 
 
 STUDY = register(
@@ -165,5 +149,6 @@ STUDY = register(
         measure=measure,
         decide=decide,
         plot=plot,
+        subjects=("h-infinity",),
     )
 )

@@ -33,7 +33,7 @@ from ntkverify import analytic, spectra
 from ntkverify.strategies import get_distribution
 from ntkverify.strategies.distributions import LowRank
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import figure, finish
 from ntkverify.studies.statistics import clopper_pearson, ols_slope
 
 NAME = "lambda-min-probability"
@@ -120,9 +120,8 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
             capsize=2,
             label=label,
         )
-    ax.set(xlabel="d", ylabel=f"P(λ_min/(L·d) < {C})", title=f"{NAME}: {decision.verdict}")
-    ax.legend(fontsize=7)
-    return [save(fig, folder, f"{NAME}-probability.png")]
+    ax.set(xlabel="d", ylabel=f"P(λ_min/(L·d) < {C})")
+    return [finish(fig, folder, f"{NAME}-probability.png", f"{NAME}: {decision.verdict}")]
 
 
 STUDY = register(
@@ -138,5 +137,6 @@ STUDY = register(
         measure=measure,
         decide=decide,
         plot=plot,
+        subjects=("limiting-ntk", "sphere-data"),
     )
 )

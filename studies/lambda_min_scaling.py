@@ -46,7 +46,7 @@ from ntkverify import analytic, spectra
 from ntkverify.hermite import mu_relu
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import figure, finish, log_axes
 from ntkverify.studies.statistics import (
     geometric_mean,
     log_log_slope,
@@ -75,8 +75,12 @@ def _series(plan: Plan) -> list[tuple[str, float, int]]:
     return main + [("sphere", c, depths[0]) for c in (0.5, 2.0)]
 
 
+#: The largest N at the default budget, per device (the grid shrinks below it like budget^(1/3)).
+TOP_N = {"cpu": 4096, "cuda": 32768}
+
+
 def sizes(plan: Plan) -> list[int]:
-    top = (32768 if plan.gpu else 4096) * min(plan.scale, 1.0) ** (1 / 3)
+    top = TOP_N[plan.device] * min(plan.scale, 1.0) ** (1 / 3)
     top = max(8 * N_MIN, 2 ** int(math.log2(top)))  # at least a factor 8 in N: a slope needs a range
     return [N_MIN * 2**k for k in range(int(math.log2(top / N_MIN)) + 1)]
 
@@ -183,11 +187,11 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
             fontsize=7,
             color="grey",
         )
-    ax.set(xscale="log", yscale="log", xlabel="N", ylabel="λ_min(K⁽ᴸ⁾)/(L·d)", title=f"{NAME}: {decision.verdict}")
+    log_axes(ax, "N", "λ_min(K⁽ᴸ⁾)/(L·d)")
     ax.set_xticks(sizes_run, [str(N) for N in sizes_run])
     ax.minorticks_off()
     ax.legend(fontsize=6, ncol=2)
-    ratio = save(fig, folder, f"{NAME}-ratio.png")
+    ratio = finish(fig, folder, f"{NAME}-ratio.png", f"{NAME}: {decision.verdict}")
     fig, ax = figure(7.5, 4.5)
     outcomes = list(decision.series) + list(decision.controls)
     for i, o in enumerate(outcomes):
@@ -202,8 +206,8 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
             )
     ax.axvline(-TAU, color="k", ls="--", lw=0.8)
     ax.set_yticks(range(len(outcomes)), [o.name for o in outcomes], fontsize=6)
-    ax.set(xlabel="slope of log median λ_min/(L·d) against log N", title="fitted slopes (threshold −τ)")
-    slopes = save(fig, folder, f"{NAME}-slopes.png")
+    ax.set(xlabel="slope of log median λ_min/(L·d) against log N")
+    slopes = finish(fig, folder, f"{NAME}-slopes.png", f"{NAME}: fitted slopes (threshold −τ)")
     return [ratio, slopes]
 
 
@@ -220,5 +224,6 @@ STUDY = register(
         decide=decide,
         plot=plot,
         claims=("relu-ntk",),
+        subjects=("limiting-ntk", "sphere-data", "user-kernel"),
     )
 )

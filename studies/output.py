@@ -11,18 +11,43 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ntkverify.studies.runner import StudyRun  # noqa: E402
+from ntkverify.studies.statistics import geometric_mean  # noqa: E402
 
 SCHEMA_VERSION = 1
 
 
-def figure(width: float = 6.4, height: float = 4.2):
-    """A new figure and axes (Agg backend)."""
-    return plt.subplots(figsize=(width, height))
+def figure(width: float = 6.4, height: float = 4.2, panels: int = 1):
+    """A new figure with ``panels`` axes side by side (Agg backend): ``(fig, ax)`` for one panel, ``(fig,
+    array of axes)`` for more."""
+    return plt.subplots(1, panels, figsize=(width, height))
+
+
+def log_axes(ax, xlabel: str, ylabel: str, title: str | None = None) -> None:
+    """Log-log axes with their labels: how the studies draw a statistic against a size."""
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
+    if title is not None:
+        ax.set_title(title, fontsize=8)
+
+
+def curve(ax, groups, style: str, label: str) -> None:
+    """The geometric mean over the seeds against the size, from ``groups`` = [(size, [values]), …]."""
+    ax.plot([x for x, _ in groups], [float(geometric_mean(np.asarray(v))) for _, v in groups], style, ms=3, label=label)
+
+
+def finish(fig, folder: Path, name: str, title: str) -> str:
+    """A legend on every panel with labelled artists that has none yet, ``title`` (the study and its verdict)
+    over the figure, saved by :func:`save`; returns the file name."""
+    for ax in fig.axes:
+        if ax.get_legend() is None and ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return save(fig, folder, name)
 
 
 def save(fig, folder: Path, name: str) -> str:

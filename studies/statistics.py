@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import beta, norm
+from scipy.stats import beta, binom, norm
 
 BOOTSTRAP_REPLICATES = 2000
 
@@ -123,6 +123,22 @@ def clopper_pearson(failures: int, trials: int, alpha: float) -> tuple[float, fl
     low = 0.0 if failures == 0 else float(beta.ppf(alpha / 2, failures, trials - failures + 1))
     high = 1.0 if failures == trials else float(beta.isf(alpha / 2, failures + 1, trials - failures))
     return low, high
+
+
+def binomial_tail(failures: int, trials: int, rate: float) -> float:
+    """P(Bin(trials, rate) ≥ failures): the p-value of ``failures`` under the claimed violation ``rate``."""
+    return float(binom.sf(failures - 1, trials, rate)) if failures > 0 else 1.0
+
+
+def binomial_critical(trials: int, rate: float, alpha: float) -> int:
+    """The smallest count k with P(Bin(trials, rate) ≥ k) ≤ α: the one-sided test of "violation rate ≤ rate"
+    rejects from k violations on, so its false-alarm rate is at most α."""
+    return int(binom.isf(alpha, trials, rate)) + 1
+
+
+def binomial_power(trials: int, rate: float, alternative: float, alpha: float) -> float:
+    """The power of that test when the true violation rate is ``alternative``."""
+    return float(binom.sf(binomial_critical(trials, rate, alpha) - 1, trials, alternative))
 
 
 def median_interval(values: Sequence[float], alpha: float, seed: int = 0) -> tuple[float, float, float]:

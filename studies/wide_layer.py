@@ -8,11 +8,14 @@ limit's. Below n_k = N the Gram is singular: rank F_k ≤ n_k (a deterministic f
 
 Design.
 
-* Grid: N points on the sphere of radius √d, d = 32; N = 512 at the default CPU budget, 1024 from twice that,
-  4096 on a GPU, 256 below a fifth of it (the transition is already visible there; a point costs O(α·N³):
-  about 5 s of one core at N = 1024, α = 4); L = 4; the wide layer at
-  k ∈ {1, 2, 3} with width α·N, α ∈ {½, 1, 2, 4, 8}; the other hidden widths 64; 3 seeds per point (each draws
-  the data and the weights).
+* Grid: N points on the sphere of radius √d, d = 32; N = 1024 at the default budget (on a GPU too, with 6
+  seeds), 512 below half of it and 256 below a fifth (the transition is already visible there; a point costs
+  O(α·N³) for the Gram of the N × αN features and O(N³) for the eigenvalues: measured 0.8–2 s of one core at
+  N = 1024, 17 s for the 15 points of a seed); L = 4; the wide layer at k ∈ {1, 2, 3} with width α·N,
+  α ∈ {½, 1, 2, 4, 8}; the other hidden widths 64; 3 seeds per point (each draws the data and the weights).
+  N stays at 1024 on a GPU: at fixed other widths 64 the ratio ρ of the deepest k falls with N (at α = 4:
+  0.06 at N = 256, 0.038 at N = 1024), where the theorem lets the other widths grow polylogarithmically, so
+  a larger N would test a regime outside the calibration of c.
 * Statistics per point: the feature ratio ρ = (Π_{l≤k} 2/n_l)·λ_min(F_k F_kᵀ)/λ_min(G⁽ᵏ⁺¹⁾) and the kernel ratio
   κ = λ_min((Π 2/n_l)·K̄)/λ_min(K⁽ᴸ⁾).
 * Decision, DET part: for α < 1 the Gram is certified singular, |λ̂_min| ≤ its error bar (eigvalsh backward error plus
@@ -21,9 +24,9 @@ Design.
 * Decision, PROB part ("a constant fraction"): for each k, the geometric mean of ρ over the seeds at α = 4 and at α = 8
   has a bootstrap lower bound (one-sided, level 0.01 split over the 6 rules) of at least c = 0.02; it is
   rejected when the symmetric upper bound is below c. Calibration at N = 256: ρ at α = 4 is 0.55 (k = 1),
-  0.18 (k = 2), 0.06 (k = 3) — smaller for deeper k because the 64-wide layers below k make F_k's Gram approach
-  a finite-width kernel, not G⁽ᵏ⁺¹⁾ — so c = 0.02 is a third of the smallest, and 4–5 orders of magnitude
-  above the control.
+  0.18 (k = 2), 0.06 (k = 3); at N = 1024: 0.39, 0.14, 0.038 — smaller for deeper k because the 64-wide
+  layers below k make F_k's Gram approach a finite-width kernel, not G⁽ᵏ⁺¹⁾ — so c = 0.02 is half the smallest
+  at N = 1024, and 4–5 orders of magnitude above the control.
 * Power: against the alternative "ρ = 0.01 at α ≥ 4" (half the threshold: a layer effectively narrower than
   needed), from the bootstrap standard errors of log ρ; below 0.8 the study is inconclusive.
 * Negative control: the same rule at α = 1 (n_k = N, which a reading "n_k ≥ N suffices" would allow) must
@@ -48,7 +51,7 @@ from ntkverify.empirical import normalised_empirical_ntk
 from ntkverify.features import feature_matrices
 from ntkverify.strategies import get_distribution
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
-from ntkverify.studies.output import figure, save
+from ntkverify.studies.output import figure, finish
 from ntkverify.studies.statistics import BOOTSTRAP_REPLICATES, power_against
 from ntkverify.tolerances import gamma
 
@@ -62,14 +65,19 @@ ALTERNATIVE = 0.01
 ALPHA = 0.01
 
 
+#: (N, seeds) per device at the default budget; on a CPU, N = 256, 512, 1024 from 0, 0.2, 0.5 times it.
+GRID = {"cpu": (1024, 3), "cuda": (1024, 6)}
+CPU_SIZES = ((0.5, 1024), (0.2, 512), (0.0, 256))
+
+
 def size(plan: Plan) -> int:
     if plan.gpu:
-        return 4096
-    return 1024 if plan.scale >= 2 else 512 if plan.scale >= 0.2 else 256
+        return GRID["cuda"][0]
+    return next(N for least, N in CPU_SIZES if plan.scale >= least)
 
 
 def seed_count(plan: Plan) -> int:
-    return 3
+    return GRID[plan.device][1]
 
 
 def grid(plan: Plan) -> list[Point]:
@@ -163,9 +171,7 @@ def decide(records: list[Record], plan: Plan) -> Decision:
 
 
 def plot(records: list[Record], decision: Decision, folder) -> list[str]:
-    fig, axes = figure(9, 4)
-    fig.clf()
-    axes = fig.subplots(1, 2, sharey=False)
+    fig, axes = figure(9, 4, panels=2)
     for ax, stat, title in zip(
         axes,
         ("feature_ratio", "kernel_ratio"),
@@ -184,9 +190,7 @@ def plot(records: list[Record], decision: Decision, folder) -> list[str]:
         ax.set_xticks(list(ALPHAS), [f"{a:g}" for a in ALPHAS])
         ax.minorticks_off()
         ax.title.set_fontsize(8)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"{NAME}: {decision.verdict}", fontsize=9)
-    return [save(fig, folder, f"{NAME}-transition.png")]
+    return [finish(fig, folder, f"{NAME}-transition.png", f"{NAME}: {decision.verdict}")]
 
 
 STUDY = register(
@@ -202,5 +206,6 @@ STUDY = register(
         measure=measure,
         decide=decide,
         plot=plot,
+        subjects=("feature-matrices", "empirical-ntk"),
     )
 )

@@ -22,6 +22,7 @@ def _names(**filters) -> set[str]:
         ("NMM21 limiting-NTK theorem", {"lambda-min-scaling", "bound:nmm21_scaling_upper"}),
         ("A9", {"bound:degenerate_zero", "degenerate-zero-eigenvalue"}),  # the degeneracy statement
         ("C8", {"lipschitz-scaling"}),  # Lipschitz scaling
+        ("Arora et al. 2019 Thm 5.1", {"generalization"}),  # the generalisation bound, a study
     ],
 )
 def test_a_statement_leads_to_its_checks(cite, expected):

@@ -5,6 +5,7 @@ alternatives rejected, the engine supported) is the quality tier's job: ``tests/
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import pickle
 import shutil
@@ -12,9 +13,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from ntkverify.shell.cli import main
-from ntkverify.studies import Plan, all_studies, evaluate, get_study, run_study
+from ntkverify.properties import all_properties, get_property
+from ntkverify.properties.listing import select
+from ntkverify.properties.subjects import SUBJECTS
+from ntkverify.registry import STATEMENTS, Kind
+from ntkverify.studies import Plan, all_studies, evaluate, exit_code, get_study, run_studies, run_study
+from ntkverify.studies.core import VERDICTS, register
 
 TINY = 0.001  # a thousandth of the default budget: the smallest grids, seconds per study
 CHROMIUM = "/usr/bin/chromium"
@@ -39,6 +46,54 @@ def test_registry_names_and_designs():
     for s in all_studies():
         for word in ("Statistic", "Decision", "Power", "Grid"):
             assert word in s.design, f"{s.name}: its design does not state its {word.lower()}"
+
+
+def test_studies_and_properties_are_records_of_one_registry():
+    studies, properties = all_studies(), all_properties()
+    assert {s.name for s in studies} | {p.name for p in properties} == {item.name for item in STATEMENTS}
+    assert all(s.kind is Kind.STUDY for s in studies) and all(p.kind is not Kind.STUDY for p in properties)
+    assert all(set(s.subjects) <= set(SUBJECTS) for s in studies)
+    with pytest.raises(ValueError, match="already registered"):  # one namespace
+        register(dataclasses.replace(studies[0], name=properties[0].name))
+    with pytest.raises(ValueError, match="unknown property"):  # each reads only its own kinds
+        get_property(studies[0].name)
+    with pytest.raises(ValueError, match="unknown study"):
+        get_study(properties[0].name)
+    assert [e.name for e in select(kind="STUDY")] == [s.name for s in studies]  # `ntkverify list` reads it too
+
+
+#: (study, design parameter, its largest value at the default budget on a CPU, on a GPU)
+DEVICE_GRIDS = [
+    ("lambda-min-scaling", "N", 4096, 32768),
+    ("convergence-rate", "m", 4096, 16384),
+    ("wide-layer", "N", 1024, 1024),
+    ("generalization", "n", 400, 1600),
+]
+
+
+@pytest.mark.parametrize("name, parameter, cpu, cuda", DEVICE_GRIDS)
+def test_grids_grow_to_their_device_sizes(name, parameter, cpu, cuda):
+    study = get_study(name)
+    on_cpu, on_gpu = study.grid(Plan(1.0, "cpu")), study.grid(Plan(1.0, "cuda"))
+    assert max(p[parameter] for p in on_cpu) == cpu and max(p[parameter] for p in on_gpu) == cuda
+    assert len(on_gpu) >= len(on_cpu) and all(p.device == "cuda" for p in on_gpu)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here; the GPU grids are checked on CPU")
+def test_a_study_runs_on_cuda(tmp_path):
+    run = run_study(get_study("lambda-min-scaling"), Plan(TINY, "cuda"), tmp_path)
+    assert run.decision.verdict == "supported" and run.decision.controls_ok
+
+
+def test_run_studies_returns_the_verdicts_and_writes_the_folder(tmp_path):
+    lines = []
+    study = get_study("convergence-rate")
+    runs = run_studies([study.name], tmp_path, budget=TINY * study.default_minutes, echo=lines.append)
+    assert [r.study.name for r in runs] == [study.name] and runs[0].decision.verdict in VERDICTS
+    assert runs[0].plan.scale == pytest.approx(TINY)
+    record = json.loads((tmp_path / "study.json").read_text())
+    assert record["exit_code"] == exit_code(runs) and (tmp_path / "index.html").exists()
+    assert len(lines) == 1 and lines[0].startswith(f"{study.name}: {runs[0].decision.verdict}")
 
 
 def test_points_are_picklable_and_evaluated_by_a_top_level_function():

@@ -26,6 +26,7 @@ BUDGETS = {
     "explicit-bounds": 1.0,
     "lambda-min-probability": 0.1,
     "gd-dynamics": 0.1,
+    "generalization": 0.1,
 }
 SEED_SETS = (0, 1000)  # two disjoint sets of seeds: the engine must be supported on both
 
