@@ -104,7 +104,7 @@ def _positivity(p: Point, g) -> dict[str, float]:
 def _max_correlation(p: Point, g) -> dict[str, float]:
     bound = bounds.get_bound("sphere_correlation_max")
     violations = sum(
-        not bound.margin(bounds.Case(_sample(p, p["N"], p["d"], g), 2, delta=DELTA)).holds for _ in range(BATCH)
+        not bound.margin(bounds.KernelCase(_sample(p, p["N"], p["d"], g), 2, delta=DELTA)).holds for _ in range(BATCH)
     )
     return {"violations": float(violations)}
 
