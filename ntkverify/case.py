@@ -36,6 +36,7 @@ from ntkverify import analytic, tolerances
 from ntkverify.architecture import Architecture
 from ntkverify.device import DEFAULT_DTYPE
 from ntkverify.distributions import Distribution, law_from_record
+from ntkverify.empirical import empirical_ntk
 from ntkverify.validation import as_data, check_int, check_nonneg
 
 #: Explicit points are printed in full in a repr (so a drawn case is reproduced from it: at most 12 × 12 entries)
@@ -246,7 +247,7 @@ class Case:
     def describe(self) -> dict[str, Any]:
         """A few human lines: the law, its seed, n, d, device, dtype and the type's own fields."""
         return {
-            "distribution": "explicit points" if self.law is None else repr(self.law),
+            "law": "explicit points" if self.law is None else repr(self.law),
             "seed": self.seed,
             "n": self.n,
             "d": self.d,
@@ -488,8 +489,6 @@ class NetworkCase(Case):
 
     def kernel(self):
         """The empirical NTK of the built network, or the analytic NTK of the description when none is built."""
-        from ntkverify.empirical import empirical_ntk
-
         if self.weight_seed is not None:
             return empirical_ntk(self.model(), self.X.cpu())
         try:

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from ntkverify.architecture import Architecture
-from ntkverify.case import Case, KernelCase, NetworkCase, WeightsCase
+from ntkverify.case import Case, KernelCase, NetworkCase, WeightsCase, degeneracy
 from ntkverify.distributions import GaussianCovariance, NearDuplicates, Scaled
 from ntkverify.properties.core import Verdict, get_property
 from ntkverify.properties.runner import Counterexample, run_property
@@ -162,6 +162,25 @@ def test_kernel_case_depth_is_minimised_when_the_claim_leaves_it_free():
 
 _GAUSSIAN_COV = GaussianCovariance(condition_number=3.0)
 _SCALED = Scaled(NearDuplicates(gap=1e-3), scale=10.0, outlier=0.5)
+
+
+def test_a_minimised_degenerate_counterexample_keeps_its_degenerate_pair():
+    """A planted ridge (K + 0.01·max K_ii·I: PSD, but never singular) fails the degeneracy statement on a case with
+    a parallel pair; the minimiser shrinks it to that pair, because the check finds other points out of scope by
+    the one predicate (docs/statements.md#A9)."""
+    from ntkverify import analytic
+
+    def ridge(X):
+        K = analytic.limiting_ntk(X, 2)
+        return K + 0.01 * float(K.diagonal().max()) * torch.eye(X.shape[0], dtype=X.dtype)
+
+    subject = make_subject(ridge, "relu-ntk", depth=2)
+    prop = get_property("degenerate-zero-eigenvalue")
+    X = sphere_case(5, 3, seed=2).X
+    case = KernelCase(torch.cat([X, 2 * X[:1]]), 2)
+    m = minimise(prop, subject, case, prop.check(subject, case))
+    assert m.n_after == 2 and degeneracy(m.case.X) is not None and not m.verdict.holds
+    assert prop.check(subject, KernelCase(X, 2)).notes.startswith("out of scope")  # the negative control
 
 
 @pytest.mark.parametrize(
