@@ -300,8 +300,9 @@ class KernelCase(Case):
 
     For the bounds (:mod:`ntkverify.bounds`): ``delta`` is the failure probability of a PROB bound, and
     ``kernel`` (optional) a kernel under test claiming to be the engine's matrix ``kernel_target`` (a
-    :class:`~ntkverify.bounds.Target`), with entry errors up to ``kernel_error``; the bounds of that target then
-    observe it in place of the engine's matrix. The layers ``G^{(l)}``, ``Ġ^{(l)}`` are computed once, on demand.
+    :class:`~ntkverify.bounds.Target`; ``None``: ``K^{(L)}``), with entry errors up to ``kernel_error``; the bounds
+    of that target then observe it in place of the engine's matrix. A report stores the case without it (a replay
+    recomputes it from the kernel). The layers ``G^{(l)}``, ``Ġ^{(l)}`` are computed once, on demand.
     """
 
     type_name = "kernel"
@@ -343,9 +344,6 @@ class KernelCase(Case):
 
     def _fields(self):
         return {"depth": self.depth, "delta": self.delta}
-
-    def _arrays(self):
-        return {} if self.kernel_under_test is None else {"K_under_test": self.kernel_under_test}
 
     @classmethod
     def _parts_from(cls, fields, arrays):
