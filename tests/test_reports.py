@@ -17,6 +17,7 @@ from ntkverify.architecture import Architecture
 from ntkverify.case import Case, KernelCase, NetworkCase, WeightsCase, degeneracy
 from ntkverify.distributions import GaussianCovariance, NearDuplicates, Scaled
 from ntkverify.properties.core import Verdict, get_property
+from ntkverify.properties.empirical_claim import ModuleCase
 from ntkverify.properties.runner import Counterexample, run_property
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS
 from ntkverify.properties.verify import load_callable, make_subject
@@ -201,8 +202,18 @@ def test_a_minimised_degenerate_counterexample_keeps_its_degenerate_pair():
             [torch.full((2, 3), 0.5, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)],
         ),
         NetworkCase(torch.eye(3, dtype=torch.float64), Architecture(3, (4, 2)), wide_layer=1, weight_seed=7),
+        ModuleCase(torch.eye(3, dtype=torch.float64), "conv", 2, 1, 3, 5),
     ],
-    ids=["kernel", "points-scaled-law", "network-explicit", "network-law", "kernel-delta", "weights", "network-seed"],
+    ids=[
+        "kernel",
+        "points-scaled-law",
+        "network-explicit",
+        "network-law",
+        "kernel-delta",
+        "weights",
+        "network-seed",
+        "module",
+    ],
 )
 def test_case_round_trip(case):
     """Every case type encodes to JSON and float64 arrays and decodes to the same case, its law rebuilt from its
@@ -213,6 +224,8 @@ def test_case_round_trip(case):
     assert back.law == case.law and back.seed == case.seed
     if isinstance(case, WeightsCase):
         assert torch.equal(back.K, case.K) and all(torch.equal(a, b) for a, b in zip(back.weights, case.weights))
+    if isinstance(case, ModuleCase):  # a case type of the upper floor, reportable by subclassing alone
+        assert all(torch.equal(a, b) for a, b in zip(back.model().parameters(), case.model().parameters()))
 
 
 def test_a_law_is_kept_only_when_it_reproduces_the_points():
