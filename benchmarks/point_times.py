@@ -17,7 +17,7 @@ import time
 import torch
 
 from ntkverify import analytic, spectra
-from ntkverify.strategies.distributions import get_distribution
+from ntkverify.distributions import get_distribution
 
 
 def point(n: int, d: int, depth: int, seed: int) -> tuple[float, float, float, float]:

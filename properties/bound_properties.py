@@ -31,15 +31,9 @@ from hypothesis import strategies as st
 
 from ntkverify import bounds
 from ntkverify.bounds import Data, Target
+from ntkverify.case import KernelCase, NetworkCase, WeightsCase
 from ntkverify.empirical import empirical_ntk
-from ntkverify.properties.cases import (
-    SMALL_LIMITS,
-    KernelCase,
-    NetworkCase,
-    _degenerate,
-    kernel_cases,
-    network_cases,
-)
+from ntkverify.properties.cases import SMALL_LIMITS, kernel_cases, network_cases, with_degeneracy
 from ntkverify.properties.core import EMPIRICAL, SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import USER_KERNEL, KernelError, Subject
 from ntkverify.strategies import get_distribution
@@ -82,17 +76,13 @@ def verdict_of(margin: bounds.Margin, notes: str = "") -> Verdict:
     )
 
 
-def _vacuous(reason: str) -> Verdict:
-    return Verdict(True, math.nan, math.nan, math.inf, 0.0, notes=f"out of scope: {reason}")
-
-
 def _rescaled(case: KernelCase, radius_sq) -> KernelCase:
     """Rows scaled to squared norm ``radius_sq(d)``; zero rows become e₁ (so every row is in scope)."""
     X = case.X.clone()
     norms = torch.linalg.vector_norm(X, dim=1)
     X[norms == 0, 0] = 1.0
     X = X / torch.linalg.vector_norm(X, dim=1, keepdim=True) * math.sqrt(radius_sq(case.d))
-    return case.with_data(X)
+    return case.with_points(X)
 
 
 def _limiting_strategy(bound: bounds.Bound):
@@ -101,7 +91,7 @@ def _limiting_strategy(bound: bounds.Bound):
     def strategy(subject, limits=SMALL_LIMITS):
         base = kernel_cases(subject, limits=limits)
         if bound.data is Data.DEGENERATE:
-            return st.tuples(base, st.sampled_from(["parallel", "zero"])).map(lambda t: _degenerate(*t))
+            return st.tuples(base, st.sampled_from(["parallel", "zero"])).map(lambda t: with_degeneracy(*t))
         radius_sq = bound.data.radius_sq
         return base if radius_sq is None else base.map(lambda c: _rescaled(c, radius_sq))
 
@@ -119,22 +109,22 @@ def _applies(bound: bounds.Bound):
     return applies
 
 
-def bound_case(subject: Subject | None, X: torch.Tensor, depth: int, **kw) -> bounds.Case:
+def bound_case(subject: Subject | None, X: torch.Tensor, depth: int, **kw) -> KernelCase:
     """The bounds-library case of data ``X``: the engine's kernels, or a user's kernel as the matrix under test
     (its entry budget from :meth:`~ntkverify.properties.subjects.Claim.entry_tolerances`)."""
     if subject is None:
-        return bounds.Case(X, depth, **kw)
+        return KernelCase(X, depth, **kw)
     L = subject.depth_for(depth)
     K = subject(X, L)
     error = float(subject.claim.entry_tolerances(X, L, K).max())
     # the bounds are about a symmetric matrix; an asymmetric kernel fails ``well-formed-symmetric`` instead
     K = (K + K.T) / 2
-    return bounds.Case(X, L, kernel=K, kernel_target=subject.claim.target, kernel_error=error, **kw)
+    return KernelCase(X, L, kernel=K, kernel_target=subject.claim.target, kernel_error=error, **kw)
 
 
 def _evaluate(bound: bounds.Bound, bcase, notes: str = "") -> Verdict:
     reason = bound.out_of_scope(bcase)
-    return _vacuous(reason) if reason is not None else verdict_of(bound.margin(bcase), notes)
+    return Verdict.out_of_scope(reason) if reason is not None else verdict_of(bound.margin(bcase), notes)
 
 
 def _limiting_check(bound: bounds.Bound):
@@ -157,7 +147,7 @@ def _empirical_check(bound: bounds.Bound):
         model = nc.model()
         # the kernel under test is the engine's fast path; the bound's own forward pass supplies F_l, B_l
         K_bar = empirical_ntk(model, nc.X, method="layerwise")
-        return _evaluate(bound, bounds.EmpiricalCase(nc.X, [W.detach() for W in model.weights], kernel=K_bar))
+        return _evaluate(bound, WeightsCase(nc.X, [W.detach() for W in model.weights], kernel=K_bar))
 
     return check
 

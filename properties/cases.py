@@ -1,49 +1,18 @@
-"""The cases kernel properties are checked on: a data set (from :mod:`ntkverify.strategies`) and a depth."""
+"""The strategies of the cases kernel and engine properties are checked on (the cases of :mod:`ntkverify.case`)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from hypothesis import strategies as st
 
+from ntkverify.case import KernelCase, NetworkCase
 from ntkverify.properties.core import SizeLimits
-from ntkverify.strategies import Case, Dataset, cases, datasets
+from ntkverify.strategies import cases, datasets
 
 #: The sizes of a strategy called without limits (the strategies' own small defaults).
 SMALL_LIMITS = SizeLimits(max_n=12, max_d=12, max_width=64, max_depth=4)
-
-
-class _Points:
-    """``X``, ``n`` and ``d`` of a case, read from its data set (``self.dataset``)."""
-
-    @property
-    def X(self) -> torch.Tensor:
-        return self.dataset.X
-
-    @property
-    def n(self) -> int:
-        return self.dataset.n
-
-    @property
-    def d(self) -> int:
-        return self.dataset.d
-
-
-@dataclass(frozen=True, eq=False)
-class KernelCase(_Points):
-    """Data and the depth L (number of weight matrices) of the kernel evaluated on them."""
-
-    dataset: Dataset
-    depth: int
-
-    def with_data(self, X: torch.Tensor) -> KernelCase:
-        """The same case on other points (used by the minimiser); the law is kept only for the same points."""
-        return KernelCase(Dataset(X, None, None), self.depth)
-
-    def __repr__(self) -> str:
-        return f"{self.dataset!r}, depth={self.depth}"
 
 
 def kernel_cases(
@@ -57,7 +26,7 @@ def kernel_cases(
     depth = st.just(fixed) if fixed is not None else st.integers(1, limits.max_depth)
     sizes = dict(max_n=limits.max_n, max_d=limits.max_d)
     data = datasets(n=n, d=d, distribution=distribution, scales=scales, domain=domain, device="cpu", **sizes)
-    return st.builds(KernelCase, data, depth)
+    return st.builds(lambda points, L: KernelCase(points.X, L, law=points.law, seed=points.seed), data, depth)
 
 
 def scaled_kernel_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
@@ -65,19 +34,22 @@ def scaled_kernel_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
     return kernel_cases(subject, scales=True, **kw)
 
 
-_EXTRA_ROW = {"parallel": 2.0, "zero": 0.0, "duplicate": 1.0}  # the appended row is this multiple of x_1
+#: The degeneracies :func:`degenerate_cases` appends (docs/statements.md#A9 (i), (ii)): the new row is this multiple
+#: of x_1 (a positively parallel row, a zero row, a duplicate).
+EXTRA_ROWS = {"parallel": 2.0, "zero": 0.0, "duplicate": 1.0}
 
 
-def _degenerate(case: KernelCase, kind: str) -> KernelCase:
-    return case.with_data(torch.cat([case.X, _EXTRA_ROW[kind] * case.X[:1]]))
+def with_degeneracy(case: KernelCase, kind: str) -> KernelCase:
+    """The case with a row ``EXTRA_ROWS[kind]·x_1`` appended, so that :meth:`~ntkverify.case.Case.degeneracy` holds."""
+    return case.with_points(torch.cat([case.X, EXTRA_ROWS[kind] * case.X[:1]]))
 
 
-def degenerate_cases(subject, **kw) -> st.SearchStrategy[KernelCase]:
-    """Cases with an exact degeneracy appended (docs/statements.md#A9): a row 2·x_1 (positively parallel to x_1)
-    or a zero row; for a claim on a sphere, a copy of x_1 (which stays on it)."""
-    in_domain = subject is not None and subject.claim.domain != "any"
-    kinds = ["duplicate"] if in_domain else ["parallel", "zero"]  # a duplicate stays in the claim's domain
-    return st.tuples(scaled_kernel_cases(subject, **kw), st.sampled_from(kinds)).map(lambda t: _degenerate(*t))
+def degenerate_cases(subject, *, kinds=("parallel", "zero"), **kw) -> st.SearchStrategy[KernelCase]:
+    """Cases with an exact degeneracy appended (:func:`with_degeneracy`): a row 2·x_1 or a zero row; for a claim
+    on a sphere, a copy of x_1 (which stays on it)."""
+    if subject is not None and subject.claim.domain != "any":
+        kinds = ("duplicate",)
+    return st.tuples(scaled_kernel_cases(subject, **kw), st.sampled_from(kinds)).map(lambda t: with_degeneracy(*t))
 
 
 #: angles of the close pairs of :func:`near_degenerate_cases`, from well resolved to the √u regime of arccos
@@ -125,37 +97,12 @@ def near_degenerate_cases(subject, *, max_depth: int = 4) -> st.SearchStrategy[K
         st.sampled_from(NEAR_SCALES),
     )
     depth = st.just(fixed) if fixed is not None else st.integers(1, max_depth)
-    return st.builds(lambda X, L: KernelCase(Dataset(X, None, None), L), data, depth)
-
-
-class NetworkCase(_Points):
-    """A case (data and architecture, :class:`ntkverify.strategies.Case`) with the seed of the network's weights;
-    the network is rebuilt on demand by ``Architecture.build`` (the one description of the network)."""
-
-    def __init__(self, case: Case, weight_seed: int):
-        self.case, self.weight_seed = case, weight_seed
-
-    @property
-    def dataset(self) -> Case:
-        return self.case
-
-    def model(self):
-        return self.case.architecture.build(torch.Generator().manual_seed(self.weight_seed), device="cpu")
-
-    def weights(self) -> list[torch.Tensor]:
-        """W_1..W_L, W_l of shape n_{l−1} × n_l (docs/model.md#seed-normalisation)."""
-        return [W.detach() for W in self.model().weights]
-
-    def with_data(self, X: torch.Tensor) -> NetworkCase:
-        c = self.case
-        return NetworkCase(Case(X, None, None, c.architecture, c.wide_layer), self.weight_seed)
-
-    def __repr__(self) -> str:
-        return f"{self.case!r}, weight_seed={self.weight_seed}"
+    return st.builds(KernelCase, data, depth)
 
 
 def network_cases(subject=None, *, limits: SizeLimits = SMALL_LIMITS, **kw) -> st.SearchStrategy[NetworkCase]:
     """Networks (any activation and parameterisation unless ``kw`` restricts them) with data on the CPU, sizes up
     to ``limits``."""
     sizes = dict(max_n=limits.max_n, max_d=limits.max_d, max_width=limits.max_width, max_depth=limits.max_depth)
-    return st.builds(NetworkCase, cases(device="cpu", **sizes, **kw), st.integers(0, 2**16))
+    networks = cases(device="cpu", **sizes, **kw)
+    return st.builds(lambda case, seed: case.replace(weight_seed=seed), networks, st.integers(0, 2**16))

@@ -12,12 +12,8 @@ import math
 import torch
 
 from ntkverify import spectra
-from ntkverify.properties.cases import (
-    KernelCase,
-    degenerate_cases,
-    near_degenerate_cases,
-    scaled_kernel_cases,
-)
+from ntkverify.case import KernelCase, degeneracy
+from ntkverify.properties.cases import degenerate_cases, near_degenerate_cases, scaled_kernel_cases
 from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
@@ -149,7 +145,13 @@ def _scaling(subject, case):
 
 @guard
 def _degenerate_zero(subject, case):
-    return _lambda_min(subject, case, "upper", "λ_min = 0 for data with a positively parallel pair or a zero row (A9)")
+    """λ_min ≤ 0 on points that :func:`ntkverify.case.degeneracy` finds degenerate by A9 (i)–(ii), the clauses that
+    hold for every bias-free homogeneous kernel; other points are out of scope, so a minimised counterexample keeps
+    its degenerate pair."""
+    why = degeneracy(case.X)
+    if why is None:
+        return Verdict.out_of_scope("no positively parallel pair and no zero row (docs/statements.md#A9 (i)–(ii))")
+    return _lambda_min(subject, case, "upper", f"λ_min = 0 by docs/statements.md#A9 {why}")
 
 
 def _spectrum_text(values: torch.Tensor) -> str:

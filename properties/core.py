@@ -142,6 +142,11 @@ class Verdict:
         """A check that could not be evaluated on a valid case (non-finite output, exception, wrong shape)."""
         return cls(False, math.nan, math.nan, -math.inf, 0.0, "upper", notes)
 
+    @classmethod
+    def out_of_scope(cls, reason: str) -> Verdict:
+        """A case outside the statement's assumptions: the check holds vacuously (and says why)."""
+        return cls(True, math.nan, math.nan, math.inf, 0.0, notes=f"out of scope: {reason}")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "holds": self.holds,

@@ -5,11 +5,11 @@ The function takes an ``nn.Module`` and an n × d float64 tensor and returns the
 mean over outputs ``(1/k) Σ_a <∂f_a(x_i)/∂θ, ∂f_a(x_j)/∂θ>`` (the convention of
 ``ntkverify.empirical.empirical_ntk(..., outputs="mean")``).
 
-The cases draw modules (:class:`ModuleCase`): the project's MLPs in both parameterisations (seed: bias-free,
-N(0, 1) weights; standard: σ_w, σ_b in every layer), a small 1-D convolutional network and a residual MLP built
-from ``torch.nn``, with one or three outputs, and data. The properties compare the user's kernel with the
-project's own methods (the layer-wise Gram products for its MLPs, the Jacobian contraction for any module),
-and check symmetry, PSD and permutation equivariance.
+The cases draw modules (:class:`ModuleCase`, a :class:`ntkverify.case.Case`, so reportable and replayable): the
+project's MLPs in both parameterisations (seed: bias-free, N(0, 1) weights; standard: σ_w, σ_b in every layer), a
+small 1-D convolutional network and a residual MLP built from ``torch.nn``, with one or three outputs, and data.
+The properties compare the user's kernel with the project's own methods (the layer-wise Gram products for its
+MLPs, the Jacobian contraction for any module), and check symmetry, PSD and permutation equivariance.
 
 Tolerance (docs/accuracy.md#empirical): each Jacobian entry comes out of a backward chain of at most D
 operations (D = the number of parameter tensors) of length ≤ P (the number of parameters), and the
@@ -22,13 +22,12 @@ relative: float32 accumulation (≈ 1e-7) is far outside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from hypothesis import strategies as st
 from torch import nn
 
 from ntkverify.architecture import Architecture
+from ntkverify.case import Case
 from ntkverify.device import unit_roundoff
 from ntkverify.empirical import empirical_ntk
 from ntkverify.network import MLP
@@ -76,21 +75,29 @@ class _Squeeze(nn.Module):
         return self.inner(x)[:, 0]
 
 
-@dataclass(frozen=True, eq=False)
-class ModuleCase:
-    """A module (kind, input dimension d, width, depth, outputs, weight seed) and data X (n × d)."""
+class ModuleCase(Case):
+    """Points X (n × d) and a module: its kind (:data:`MODULE_KINDS`), width, depth, number of outputs and the seed
+    of its initial weights, which rebuild it exactly (:meth:`model`)."""
 
-    kind: str
-    d: int
-    width: int
-    depth: int
-    outputs: int
-    weight_seed: int
-    X: torch.Tensor
+    type_name = "module"
+    _PARTS = ("kind", "width", "depth", "outputs", "weight_seed")
 
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
+    def __init__(self, X, kind: str, width: int, depth: int, outputs: int, weight_seed: int, **points):
+        super().__init__(X, **points)
+        self.kind, self.width, self.depth, self.outputs, self.weight_seed = kind, width, depth, outputs, weight_seed
+
+    def _parts(self):
+        return {name: getattr(self, name) for name in self._PARTS}
+
+    _fields = _parts
+    _description = _parts
+
+    @classmethod
+    def _parts_from(cls, fields, arrays):
+        return {name: fields[name] for name in cls._PARTS}
+
+    def _repr_extras(self):
+        return [self.kind] + [f"{name}={getattr(self, name)}" for name in self._PARTS[1:]]
 
     def model(self) -> nn.Module:
         generator = torch.Generator().manual_seed(self.weight_seed)
@@ -108,12 +115,6 @@ class ModuleCase:
             module = module.to(torch.float64)
         return _Squeeze(module) if k == 1 else module
 
-    def __repr__(self) -> str:
-        return (
-            f"ModuleCase({self.kind}, d={self.d}, width={self.width}, depth={self.depth}, outputs={self.outputs}, "
-            f"weight_seed={self.weight_seed}, X={[[float(f'{v:.6g}') for v in row] for row in self.X.tolist()]})"
-        )
-
 
 @st.composite
 def module_cases(draw, subject=None) -> ModuleCase:
@@ -123,7 +124,8 @@ def module_cases(draw, subject=None) -> ModuleCase:
     outputs = 1 if kind.startswith("mlp") else draw(st.sampled_from((1, 3)))
     seed = draw(st.integers(0, 2**16))
     X = torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-    return ModuleCase(kind, d, draw(st.integers(1, 6)), draw(st.integers(1, 3)), outputs, draw(st.integers(0, 99)), X)
+    width, depth, weight_seed = draw(st.integers(1, 6)), draw(st.integers(1, 3)), draw(st.integers(0, 99))
+    return ModuleCase(X, kind, width, depth, outputs, weight_seed)
 
 
 class EmpiricalSubject(Subject):

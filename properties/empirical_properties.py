@@ -19,9 +19,10 @@ import torch
 
 from ntkverify import spectra
 from ntkverify.architecture import Architecture
+from ntkverify.case import NetworkCase
 from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk
 from ntkverify.features import feature_matrices, lipschitz_lower_bound, lipschitz_scale, lipschitz_upper_bound
-from ntkverify.properties.cases import NetworkCase, network_cases
+from ntkverify.properties.cases import network_cases
 from ntkverify.properties.catalogue import agreement
 from ntkverify.properties.core import EMPIRICAL, Kind, Property, Verdict, register
 from ntkverify.strategies import get_distribution
@@ -30,7 +31,7 @@ from ntkverify.strategies import get_distribution
 def _methods_agree(subject, nc: NetworkCase) -> Verdict:
     model = nc.model()
     kernels = [empirical_ntk(model, nc.X, method=m) for m in METHODS]
-    tol = agreement_tolerance(nc.case.architecture, METHODS, kernels)
+    tol = agreement_tolerance(nc.architecture, METHODS, kernels)
     verdicts = [
         agreement(K, kernels[0], torch.full_like(K, tol), f"{m} = layerwise") for m, K in zip(METHODS[1:], kernels[1:])
     ]

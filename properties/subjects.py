@@ -25,9 +25,9 @@ import torch
 
 from ntkverify import analytic
 from ntkverify.bounds import Target
+from ntkverify.distributions import DOMAINS
 from ntkverify.properties import oracle
 from ntkverify.properties.timeout import CallExpired, deadline
-from ntkverify.strategies.distributions import DOMAINS
 from ntkverify.tolerances import (
     arccos_recursion_errors,
     limiting_entry_errors,

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from ntkverify.architecture import Architecture
+from ntkverify.distributions import DOMAINS, domain_radius, in_domain
 from ntkverify.properties.accuracy import AccuracyProfile, accuracy_profile
 from ntkverify.properties.core import Property, all_properties
 from ntkverify.properties.diagnosis import diagnose
@@ -36,7 +37,6 @@ from ntkverify.properties.subjects import (
     KernelShapeError,
     Subject,
 )
-from ntkverify.strategies.distributions import DOMAINS, domain_radius, in_domain
 
 __all__ = [
     "USER_KERNEL",
@@ -269,7 +269,7 @@ def _projected(case, domain: str):
     """The case with its rows projected radially onto the sphere ``domain`` names (a zero row becomes r·e₁)."""
     X = case.X.clone()
     X[~X.any(dim=1), 0] = 1.0
-    return case.with_data(X * (domain_radius(domain, X.shape[1]) / torch.linalg.vector_norm(X, dim=1, keepdim=True)))
+    return case.with_points(X * (domain_radius(domain, X.shape[1]) / torch.linalg.vector_norm(X, dim=1, keepdim=True)))
 
 
 def load_callable(spec: str) -> Callable:

@@ -5,7 +5,9 @@ margin and the tolerance, what was minimised), ``report.json`` (the same, schema
 see ``SCHEMA.md``), ``case.npz`` (the data, the weights where the case has them, the kernel matrix) and
 ``plot.png`` (the spectrum with the bound, or the entrywise error heat map of a differential failure).
 
-Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimise`).
+Before writing, the case is minimised beyond Hypothesis' shrinking (:mod:`ntkverify.reports.minimise`). The case
+encodes itself (:meth:`ntkverify.case.Case.encode`); a version-2 ``report.json`` (case type names of the old report
+adapters, the law as its repr) is read by :func:`upgrade_case_record`.
 Writing is atomic and safe under concurrent writers (:mod:`ntkverify.reports.store`).
 
 Replay integrity: a report records the absolute location of a user's kernel (``path.py:CALLABLE`` resolved
@@ -33,13 +35,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ntkverify.case import Case, KernelCase
 from ntkverify.device import default_device
+from ntkverify.distributions import ADVERSARIAL, DISTRIBUTIONS
 from ntkverify.properties.accuracy import AccuracyProfile
 from ntkverify.properties.core import Kind, Property, Verdict, get_property
 from ntkverify.properties.runner import Counterexample, PropertyResult
-from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, Subject
+from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, KernelError, Subject
 from ntkverify.reports import plots
-from ntkverify.reports.cases import UnsupportedCase, adapter_for, decode_case, encode_case
 from ntkverify.reports.exits import InputError
 from ntkverify.reports.explain import explain_case
 from ntkverify.reports.minimise import Minimisation, minimise
@@ -57,7 +60,9 @@ from ntkverify.reports.store import (
 )
 
 REPORT_SCHEMA = "ntkverify-counterexample"
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
+#: The versions ``repro`` still reads (version 2: the case record of the old report adapters).
+READ_VERSIONS = (2, 3)
 FILES = {"markdown": "report.md", "json": "report.json", "case": "case.npz", "plot": "plot.png"}
 
 
@@ -221,7 +226,7 @@ def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) 
     symmetry check and the subject's reference kernel otherwise (the matrices the catalogue compares)."""
     from ntkverify.properties.catalogue import entry_budget
 
-    if K is None or subject is None or not hasattr(case, "depth"):
+    if K is None or subject is None or not isinstance(case, KernelCase):
         return None
     try:
         if prop.name == "well-formed-symmetric" or not subject.claim.has_reference:
@@ -235,7 +240,7 @@ def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) 
 
 def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
     """The reference kernel whose spectrum a λ_min comparison is drawn against (None for other properties)."""
-    if prop.name != "lambda-min-agreement" or subject is None or not hasattr(case, "depth"):
+    if prop.name != "lambda-min-agreement" or subject is None or not isinstance(case, KernelCase):
         return None
     try:
         return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
@@ -243,14 +248,21 @@ def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
         return None
 
 
+def case_kernel(subject, case) -> torch.Tensor | None:
+    """The kernel matrix of a case (CPU float64, or None): the subject's on a kernel case, else the case's own."""
+    if not isinstance(case, Case):
+        return None
+    try:
+        K = subject(case.X, case.depth) if subject is not None and isinstance(case, KernelCase) else case.kernel()
+    except KernelError:
+        return None
+    return None if K is None else K.detach().to("cpu", torch.float64)
+
+
 def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
     """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
     failure, the entrywise error ratios (else None)."""
-    try:
-        K = adapter_for(case).kernel(case, subject)
-    except UnsupportedCase:
-        K = None
-    K = None if K is None else K.detach().to("cpu", torch.float64)
+    K = case_kernel(subject, case)
     differential = verdict is not None and plots.is_differential(verdict)
     return K, _differential_errors(prop, subject, case, K) if differential else None
 
@@ -333,10 +345,9 @@ def _applicable_steps(record: dict[str, Any]) -> set[str]:
     claim leaves it free; widths only for cases with a network."""
     steps = {"points", "digits"}
     subject, case_type = record["subject"], record["case"].get("type")
-    if case_type == "kernel-case":
-        if subject is None or subject["claim"]["depth"] is None:
-            steps.add("depth")
-    elif case_type is not None:
+    if case_type == "kernel" and (subject is None or subject["claim"]["depth"] is None):
+        steps.add("depth")
+    elif case_type == "network":
         steps |= {"depth", "widths"}
     return steps
 
@@ -350,7 +361,7 @@ def _minimisation_lines(record: dict[str, Any]) -> list[str]:
         "- Hypothesis shrinking: done by the runner (the case above started from its final example)",
     ]
     if m is None:
-        return lines + ["- not minimised (this case type has no report adapter)"]
+        return lines + ["- not minimised (the case is not an ntkverify.case.Case)"]
     applicable = _applicable_steps(record)
     for step in m["steps"]:
         if step["achieved"] or step["step"] in applicable:
@@ -429,34 +440,31 @@ def write_report(
         counterexample.verdict,
     )
     label = prop.name if subject is None else f"{prop.name}[{subject.name}]"
-    try:
-        adapter = adapter_for(case)
-    except UnsupportedCase:
-        adapter = None
+    encodable = isinstance(case, Case)
     minimised: Minimisation | None = None
-    if adapter is not None and minimise_case:
+    if encodable and minimise_case:
         minimised = minimise(prop, subject, case, verdict, max_checks=max_checks)
         case, verdict = minimised.case, minimised.verdict
 
     reason = None
-    if adapter is None:
-        reason = f"no report adapter for case type {type(case).__name__}"
+    if not encodable:
+        reason = f"the case type {type(case).__name__} is not an ntkverify.case.Case"
     elif subject is not None and BUILTIN_SUBJECTS.get(subject.name) is not subject and not subject.origin:
         reason = "the kernel was passed as a Python object without an origin (MODULE:CALLABLE)"
     with staged_folder(root, label) as (staging, final):
         files = {"markdown": FILES["markdown"], "json": FILES["json"], "case": None, "plot": FILES["plot"]}
         K = None
         case_sha256 = None
-        if adapter is not None:
-            fields, arrays = encode_case(case)
-            K, _ = case_figure_data(prop, subject, case, None)
+        if encodable:
+            fields, arrays = case.encode()
+            K = case_kernel(subject, case)
             npz = _npz(arrays, K)
             case_sha256 = sha256(npz)
             write_bytes_atomic(staging / FILES["case"], npz)
             files["case"] = FILES["case"]
             case_record = {
                 **fields,
-                "description": adapter.describe(case),
+                "description": case.describe(),
                 "repr": repr(case),
                 "arrays": sorted(set(arrays) | ({"K"} if K is not None else set())),
             }
@@ -555,7 +563,7 @@ class Replay:
 def read_record(json_path: Path) -> dict[str, Any]:
     """A ``report.json`` that is valid JSON, of this schema and version, and follows the schema."""
     return read_document(
-        json_path, "counterexample", schema=REPORT_SCHEMA, version=REPORT_SCHEMA_VERSION, what=str(json_path),
+        json_path, "counterexample", schema=REPORT_SCHEMA, version=READ_VERSIONS, what=str(json_path),
         error=ReplayError,
     )  # fmt: skip
 
@@ -587,6 +595,34 @@ def read_case_arrays(npz_path: Path, record: dict[str, Any]) -> dict[str, np.nda
     return arrays
 
 
+#: Version 2's case types (the old report adapters) and the case types they are now.
+V2_CASE_TYPES = {
+    "dataset": "points",
+    "kernel-case": "kernel",
+    "bound-case": "kernel",
+    "network-case": "network",
+    "network-seed-case": "network",
+    "empirical-case": "weights",
+}
+
+
+def upgrade_case_record(
+    fields: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """A version-2 case record as a version-3 one. Version 2 stored the law as its repr: a bare family name
+    (``sphere``) names a law with its default parameters; a repr with parameters is not parsed back, and the
+    points, stored bit for bit, replay as explicit points (the law was provenance only)."""
+    fields = dict(fields)
+    fields["type"] = V2_CASE_TYPES.get(fields["type"], fields["type"])
+    name = fields.pop("distribution", None)
+    known = name in DISTRIBUTIONS or name in ADVERSARIAL
+    fields["law"] = {"family": name, "parameters": {}} if known else None
+    fields.setdefault("weight_seed", None)
+    if fields["type"] == "weights":  # version 2 kept the kernel under test as K
+        arrays = {**arrays, "K_under_test": arrays["K"]}
+    return fields, arrays
+
+
 def load_report(
     path: str | Path, *, allow_changed_kernel: bool = False
 ) -> tuple[dict[str, Any], Property, Subject | None, Any]:
@@ -616,8 +652,10 @@ def load_report(
         raise ReplayError(f"the kernel of {json_path} cannot be rebuilt: {exc}") from None
     arrays = read_case_arrays(folder / FILES["case"], record)
     fields = {k: v for k, v in record["case"].items() if k not in ("description", "repr", "arrays")}
+    if record["schema_version"] == 2:
+        fields, arrays = upgrade_case_record(fields, arrays)
     try:
-        case = decode_case(fields, arrays)
+        case = Case.decode(fields, arrays)
     except (KeyError, TypeError, ValueError) as exc:
         raise ReplayError(f"the case of {json_path} cannot be rebuilt: {type(exc).__name__}: {exc}") from None
     return record, prop, subject, case

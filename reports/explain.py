@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ntkverify.case import KernelCase
 from ntkverify.properties.catalogue import entry_budget
 from ntkverify.properties.subjects import KernelError
 from ntkverify.reports.store import jnum
@@ -69,7 +70,7 @@ def in_words(worst: dict[str, Any]) -> str:
 def explain_case(subject, case) -> dict[str, Any] | None:
     """The explanation record of a kernel case (module docstring), or None for other cases or kernels without a
     reference, or when the kernel cannot be evaluated on the case."""
-    if subject is None or not hasattr(case, "depth") or not subject.claim.has_reference:
+    if subject is None or not isinstance(case, KernelCase) or not subject.claim.has_reference:
         return None
     try:
         K = subject.kernel_unchecked(case.X, case.depth)

@@ -2,16 +2,16 @@
 
 Hypothesis shrinks the choices it made; the case it returns can still hold data points that play no part in
 the failure, a deeper network than needed, and coordinates with 16 digits. This minimiser works on the case
-itself, with the case type's adapter (:mod:`ntkverify.reports.cases`), and accepts a move only when the
+itself, with the case's own transforms (:mod:`ntkverify.case`), and accepts a move only when the
 failure persists, i.e. ``prop.check(subject, new_case).holds is False`` (a check that raises on the new case
 counts as passing: the move made the case invalid for the property):
 
 1. **points** — delta debugging (Zeller & Hildebrandt, "Simplifying and isolating failure-inducing input",
    IEEE TSE 28(2), 2002: ddmin) over the rows of X, run to the end, so the result is 1-minimal: removing any
    single point makes the check pass;
-2. **structure** — the adapter's smaller candidates, greedily: depth − 1 (for a kernel case only when the
-   subject's claim leaves the depth free), then halved hidden widths; after a structural change, step 1 runs
-   again;
+2. **structure** — the case's smaller candidates (:meth:`ntkverify.case.Case.smaller`), greedily: depth − 1
+   (for a kernel case only when the subject's claim leaves the depth free), then halved hidden widths; after a
+   structural change, step 1 runs again;
 3. **digits** — the coordinates rounded to k = 1, 2, … significant digits, keeping the smallest k that still
    fails; if that frees a point, steps 1–2 run again.
 
@@ -21,12 +21,16 @@ achieved something, and the final 1-minimality is verified point by point, not a
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
+from ntkverify.case import Case
+from ntkverify.device import DEFAULT_DTYPE
 from ntkverify.properties.core import Property, Verdict
-from ntkverify.reports.cases import adapter_for, round_significant
 
 MAX_DIGITS = 17  # float64 round-trips through 17 significant digits, so k = 17 leaves every value unchanged
 
@@ -63,6 +67,13 @@ class Minimisation:
             "one_minimal": self.one_minimal,
             "exhausted": self.exhausted,
         }
+
+
+def round_significant(X: torch.Tensor, digits: int) -> torch.Tensor:
+    """Every coordinate rounded to ``digits`` significant decimal digits (zeros and non-finite values kept)."""
+    values = X.detach().to(device="cpu", dtype=DEFAULT_DTYPE).ravel().tolist()
+    flat = [float(f"{v:.{digits - 1}e}") if math.isfinite(v) else v for v in values]
+    return torch.tensor(flat, dtype=DEFAULT_DTYPE).reshape(X.shape).to(X.device)
 
 
 class _Budget(Exception):
@@ -122,14 +133,14 @@ def ddmin(n: int, fails) -> list[int]:
 
 
 def minimise(
-    prop: Property, subject, case, verdict: Verdict, *, max_checks: int = 2000, max_seconds: float = 60.0
+    prop: Property, subject, case: Case, verdict: Verdict, *, max_checks: int = 2000, max_seconds: float = 60.0
 ) -> Minimisation:
     """Minimise a failing ``case`` (module docstring). ``verdict`` is its failing verdict. The search stops
     after ``max_checks`` checks or ``max_seconds`` (the record then says ``exhausted``; the case kept still
     fails)."""
-    adapter = adapter_for(case)
     oracle = _Oracle(prop, subject, max_checks, max_seconds)
-    result = Minimisation(case, verdict, n_before=adapter.n_points(case))
+    result = Minimisation(case, verdict, n_before=case.n)
+    fixed_depth = subject is not None and subject.claim.depth is not None  # the claim fixes the kernel's depth
     achieved = {"points": [], "depth": [], "widths": [], "digits": []}
 
     def accept(candidate, found: Verdict) -> None:
@@ -137,18 +148,18 @@ def minimise(
 
     def points() -> bool:
         current = result.case
-        n = adapter.n_points(current)
+        n = current.n
         found: dict[tuple, Verdict] = {}
 
         def fails(rows: list[int]) -> bool:
-            verdict = oracle(adapter.subset(current, rows))
+            verdict = oracle(current.subset(rows))
             if verdict is not None:
                 found[tuple(rows)] = verdict
             return verdict is not None
 
         rows = ddmin(n, fails)
         if len(rows) < n:
-            accept(adapter.subset(current, rows), found[tuple(rows)])
+            accept(current.subset(rows), found[tuple(rows)])
             achieved["points"].append(f"{n} → {len(rows)} points")
             return True
         return False
@@ -158,7 +169,7 @@ def minimise(
         any_change = False
         while changed:
             changed = False
-            for step, detail, candidate in adapter.smaller(result.case, subject):
+            for step, detail, candidate in result.case.smaller(fixed_depth):
                 found = oracle(candidate)
                 if found is not None:
                     accept(candidate, found)
@@ -168,13 +179,13 @@ def minimise(
         return any_change
 
     def digits() -> bool:
-        X = adapter.data(result.case)
+        X = result.case.X
         for k in range(1, MAX_DIGITS + 1):
             rounded = round_significant(X, k)
             if bool((rounded == X).all()):
                 result.digits = k
                 return False  # already at k digits: nothing to round
-            candidate = adapter.with_data(result.case, rounded)
+            candidate = result.case.with_points(rounded)
             found = oracle(candidate)
             if found is not None:
                 accept(candidate, found)
@@ -192,11 +203,11 @@ def minimise(
                     break
             except NotImplementedError:  # the case type keeps its points fixed (e.g. an engine's kernel)
                 break
-        result.one_minimal = _one_minimal(adapter, oracle, result.case)
+        result.one_minimal = _one_minimal(oracle, result.case)
     except _Budget:
         result.exhausted = True
     result.checks = oracle.checks
-    result.n_after = adapter.n_points(result.case)
+    result.n_after = result.case.n
     for name in ("points", "depth", "widths", "digits"):
         details = achieved[name]
         result.steps.append(Step(name, bool(details), "; ".join(details) or _unchanged(name, result)))
@@ -211,7 +222,7 @@ def _unchanged(step: str, result: Minimisation) -> str:
     return "no smaller candidate kept the failure"
 
 
-def _one_minimal(adapter, oracle: _Oracle, case) -> bool:
+def _one_minimal(oracle: _Oracle, case: Case) -> bool:
     """Removing any single point makes the check pass (a single point is trivially 1-minimal)."""
-    n = adapter.n_points(case)
-    return n == 1 or all(oracle(adapter.subset(case, [j for j in range(n) if j != i])) is None for i in range(n))
+    n = case.n
+    return n == 1 or all(oracle(case.subset([j for j in range(n) if j != i])) is None for i in range(n))

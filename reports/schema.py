@@ -37,19 +37,28 @@ def validate(record: dict[str, Any], name: str) -> None:
 
 
 def read_document(
-    path: str | Path, name: str, *, schema: str, version: int, what: str, error: type[InputError] = InputError
+    path: str | Path,
+    name: str,
+    *,
+    schema: str,
+    version: int | tuple[int, ...],
+    what: str,
+    error: type[InputError] = InputError,
 ) -> dict[str, Any]:
-    """The JSON object in ``path``, checked to carry ``schema`` and ``version`` and to follow the schema ``name``;
-    otherwise ``error`` (a usage error) says what ``what`` (e.g. "baseline PATH") is not."""
+    """The JSON object in ``path``, checked to carry ``schema`` and ``version`` (or one of several versions still
+    read) and to follow the schema ``name``; otherwise ``error`` (a usage error) says what ``what`` (e.g.
+    "baseline PATH") is not."""
     import jsonschema
 
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise error(f"{what} is not readable JSON: {exc}") from None
+    versions = version if isinstance(version, tuple) else (version,)
     found = (doc.get("schema"), doc.get("schema_version")) if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
-    if found != (schema, version):
-        raise error(f"{what} is not a version-{version} {schema} document (found {found})")
+    if found not in [(schema, v) for v in versions]:
+        wanted = "-or-".join(map(str, versions))
+        raise error(f"{what} is not a version-{wanted} {schema} document (found {found})")
     try:
         validate(doc, name)
     except jsonschema.ValidationError as exc:

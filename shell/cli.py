@@ -19,7 +19,7 @@ from ntkverify.properties.subjects import CLAIMS, SUBJECTS
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
 from ntkverify.shell.profiles import PROFILES, load_profile, register_profiles
-from ntkverify.strategies.distributions import DOMAINS
+from ntkverify.distributions import DOMAINS
 
 
 def _load_profile(name: str | None) -> str:

@@ -35,7 +35,7 @@ from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
 from ntkverify.device import cuda_available, resolve_device
 from ntkverify.properties.subjects import CLAIMS
 from ntkverify.shell.profiles import load_profile
-from ntkverify.strategies.distributions import DOMAINS
+from ntkverify.distributions import DOMAINS
 
 load_profile()
 

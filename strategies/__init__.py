@@ -1,13 +1,13 @@
 """ntkverify.strategies: Hypothesis strategies and data laws for NTK properties.
 
 Write ``@given(cases())`` to draw a data set and a network; see :mod:`ntkverify.strategies.core` for the
-shrinking design and :mod:`ntkverify.strategies.distributions` for the laws and their metadata.
+shrinking design, :mod:`ntkverify.case` for the cases drawn and :mod:`ntkverify.distributions` for the laws and
+their metadata.
 """
 
+from ntkverify.distributions import ADVERSARIAL, DISTRIBUTIONS, Distribution, get_distribution
 from ntkverify.strategies.core import (
     SIMPLE_VALUES,
-    Case,
-    Dataset,
     activations,
     architectures,
     cases,
@@ -16,16 +16,12 @@ from ntkverify.strategies.core import (
     explicit_datasets,
     label_case,
     target_margin,
-    zero_lambda_min_expected,
 )
-from ntkverify.strategies.distributions import ADVERSARIAL, DISTRIBUTIONS, Distribution, get_distribution
 
 __all__ = [
     "ADVERSARIAL",
     "DISTRIBUTIONS",
     "SIMPLE_VALUES",
-    "Case",
-    "Dataset",
     "Distribution",
     "activations",
     "architectures",
@@ -36,5 +32,4 @@ __all__ = [
     "get_distribution",
     "label_case",
     "target_margin",
-    "zero_lambda_min_expected",
 ]

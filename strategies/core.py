@@ -10,11 +10,11 @@ Shrinking design
 * **Structure is drawn by Hypothesis.** n, d, depth, every hidden width, the activation and the law are
   Hypothesis choices, each shrinking towards its simplest value: n, d, depth and widths towards their
   lower bounds, the activation towards ``"relu"``, the law towards ``sphere`` (the first entry of
-  :data:`~ntkverify.strategies.distributions.DISTRIBUTIONS`), a wide layer towards layer 1 and width ⌈C·n⌉.
+  :data:`~ntkverify.distributions.DISTRIBUTIONS`), a wide layer towards layer 1 and width ⌈C·n⌉.
 * **Data come from a drawn seed.** For a law, Hypothesis draws only an integer ``seed`` (shrinking to 0) and
   the points are ``distribution.sample(n, d, numpy.random.default_rng(seed))``. Every drawn data set
   therefore really follows its law (a shrinker editing the numbers would not), and a failing case is
-  reproduced from its repr, e.g. ``Case(n=3, d=2, dist=sphere, arch=L2[4], seed=0)``.
+  reproduced from its repr, e.g. ``NetworkCase(n=3, d=2, law=sphere, arch=L2[4], seed=0)``.
 * **Explicit arrays for adversarial geometry.** :func:`explicit_datasets` draws the entries themselves from
   :data:`SIMPLE_VALUES` (0, ±1, ±1/2, ±2, …, which shrink towards the front of that tuple), element by
   element (no shared fill value: a nonzero fill, like ``hypothesis.extra.numpy``'s default, makes rows
@@ -27,9 +27,13 @@ Every strategy takes plain values or strategies for its size arguments and valid
 Hypothesis' own strategies: a bad argument raises :class:`hypothesis.errors.InvalidArgument` naming the
 argument when the strategy is first validated or drawn from, not when it is built.
 
+The strategies draw the cases of :mod:`ntkverify.case`: :func:`datasets` draws a
+:class:`~ntkverify.case.Case` (points), :func:`cases` a :class:`~ntkverify.case.NetworkCase`.
+
 Search helpers
 --------------
-:func:`label_case` records the family of a case with :func:`hypothesis.event` (shown by
+:func:`label_case` records the family of a case and whether its points are degenerate
+(:func:`ntkverify.case.degeneracy`, docs/statements.md#A9) with :func:`hypothesis.event` (shown by
 ``--hypothesis-show-statistics``). :func:`target_margin` passes ``−margin/scale`` to
 :func:`hypothesis.target`. **Sign convention**: a margin is ``rhs − lhs`` of a check ``lhs ≤ rhs``, so it is
 ≥ 0 when the property holds; Hypothesis maximises its target, so the search moves towards small and
@@ -51,8 +55,9 @@ from hypothesis.strategies import SearchStrategy
 
 from ntkverify.activations import ACTIVATIONS
 from ntkverify.architecture import Architecture
+from ntkverify.case import Case, NetworkCase
 from ntkverify.device import DEFAULT_DTYPE, resolve_device
-from ntkverify.strategies.distributions import (
+from ntkverify.distributions import (
     ADVERSARIAL,
     DISTRIBUTIONS,
     DOMAINS,
@@ -88,113 +93,6 @@ SIMPLE_VALUES = (0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, 1.5, -1.5, 3.0, -3.0)
 
 #: Row operations of the explicit branch: X[dst] = factor · X[src].
 ROW_OPERATIONS = {"copy": 1.0, "negate": -1.0, "double": 2.0}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Values
-
-
-def _format_number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _format_array(X: torch.Tensor) -> str:
-    rows = ", ".join("[" + ", ".join(_format_number(v) for v in row) + "]" for row in X.tolist())
-    return f"[{rows}]"
-
-
-def _repr_fields(X: torch.Tensor, distribution: Distribution | None, seed: int | None) -> tuple[str, str, str]:
-    """(sizes, law, data) parts of a repr: the data part is the seed, or the array itself when explicit."""
-    sizes = f"n={X.shape[0]}, d={X.shape[1]}"
-    if distribution is None:
-        return sizes, "dist=explicit", f"X={_format_array(X)}"
-    return sizes, f"dist={distribution!r}", f"seed={seed}"
-
-
-def _positively_parallel(x: torch.Tensor, y: torch.Tensor) -> bool:
-    """x = c·y for some c > 0 (both nonzero), tested exactly: x yᵀ symmetric and ⟨x, y⟩ > 0."""
-    outer = torch.outer(x, y)
-    return bool(torch.equal(outer, outer.T)) and float(x @ y) > 0
-
-
-def zero_lambda_min_expected(X: torch.Tensor, depth: int) -> bool:
-    """Whether docs/statements.md#A9 (i)–(iii) force λ_min(K^{(L)}) = 0 for the bias-free ReLU NTK on these exact
-    points: a zero row (ii), two positively parallel rows, duplicates included (i), or L = 1 and
-    rank X < n (iii). A9(iv) (antipodal pairs at L = 2) is not detected here."""
-    depth = check_int(depth, "depth", 1)
-    nonzero = [row for row in X if bool(row.any())]
-    if len(nonzero) < X.shape[0]:
-        return True
-    if depth == 1 and int(torch.linalg.matrix_rank(X)) < X.shape[0]:
-        return True
-    return any(_positively_parallel(a, b) for i, a in enumerate(nonzero) for b in nonzero[i + 1 :])
-
-
-@dataclass(frozen=True, eq=False)
-class Dataset:
-    """n points (rows of ``X``) with their law; ``distribution`` is ``None`` for an explicit array and
-    ``seed`` is ``None`` then. A drawn data set satisfies
-    ``X == distribution.sample(n, d, numpy.random.default_rng(seed))``."""
-
-    X: torch.Tensor
-    distribution: Distribution | None
-    seed: int | None
-
-    @property
-    def n(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def d(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def family(self) -> str:
-        return "explicit" if self.distribution is None else self.distribution.family
-
-    @property
-    def satisfies_assumptions(self) -> bool:
-        return self.distribution is not None and self.distribution.satisfies_assumptions
-
-    def __repr__(self) -> str:
-        return f"Dataset({', '.join(_repr_fields(self.X, self.distribution, self.seed))})"
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        """Hypothesis prints failing examples with this (its default lists every dataclass field)."""
-        printer.text(repr(self))
-
-
-def _architecture_repr(architecture: Architecture, wide_layer: int | None) -> str:
-    widths = ",".join(f"{w}*" if i + 1 == wide_layer else str(w) for i, w in enumerate(architecture.widths))
-    activation = "" if architecture.activation == "relu" else f" {architecture.activation}"
-    return f"L{architecture.depth}[{widths}]{activation}"
-
-
-@dataclass(frozen=True, eq=False)
-class Case(Dataset):
-    """A data set and a network. ``wide_layer`` is the 1-based index k of the designated wide hidden layer
-    (width ≥ C·n, docs/statements.md#nmm21-finite-width), or ``None``; the repr marks it with ``*``: ``L3[48*,2]``."""
-
-    architecture: Architecture
-    wide_layer: int | None = None
-
-    @property
-    def depth(self) -> int:
-        return self.architecture.depth
-
-    @property
-    def dataset(self) -> Dataset:
-        return Dataset(self.X, self.distribution, self.seed)
-
-    def expects_zero_lambda_min(self) -> bool:
-        """Whether λ_min(K^{(L)}) = 0 exactly for the limiting ReLU NTK of this case (docs/statements.md#A9)."""
-        if self.distribution is None:
-            return zero_lambda_min_expected(self.X, self.depth)
-        return self.distribution.expects_zero_lambda_min(self.n, self.d, self.depth)
-
-    def __repr__(self) -> str:
-        sizes, law, data = _repr_fields(self.X, self.distribution, self.seed)
-        return f"Case({sizes}, {law}, arch={_architecture_repr(self.architecture, self.wide_layer)}, {data})"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -291,7 +189,7 @@ def distributions(
     adversarial: bool = False,
     require_assumptions: bool = False,
 ) -> SearchStrategy[Distribution]:
-    """Data laws (:mod:`ntkverify.strategies.distributions`), shrinking towards ``sphere``.
+    """Data laws (:mod:`ntkverify.distributions`), shrinking towards ``sphere``.
 
     ``families``: names or :class:`Distribution` objects to draw from (default: every i.i.d. law, plus the
     adversarial geometries with drawn parameters when ``adversarial``). ``require_assumptions``: keep only
@@ -378,7 +276,7 @@ def _data_strategy(
     max_d=DEFAULT_MAX_D,
     scales=False,
     domain="any",
-) -> SearchStrategy[Dataset]:
+) -> SearchStrategy[Case]:
     """Draw the law (``None`` meaning an explicit array), its scales (exponents from :data:`SCALE_EXPONENTS`,
     shrinking to 0) and domain, then the sizes, then a seed or the entries. The scales are drawn after the law,
     not mapped onto the law strategy, so that a ``one_of`` of laws stays flat (each law, and the explicit
@@ -398,14 +296,14 @@ def _data_strategy(
         if law is None:
             d_value = draw(explicit_d)
             X = _explicit_array(draw, explicit_n, n_range, d_value, values, allow_zero_rows)
-            return Dataset(X.to(device), None, None)
+            return Case(X.to(device))
         if scales and domain == "any" and draw(st.booleans()):  # half the data sets at scale 1, as drawn
             law = _scaled(law, draw(exponent), draw(exponent))
         if domain != "any":
             law = OnDomain(law, domain)
         n_value, d_value = draw(n_s), draw(d_s)
         seed = draw(st.integers(0, MAX_SEED))
-        return Dataset(law.sample(n_value, d_value, np.random.default_rng(seed), device=device), law, seed)
+        return Case(law.sample(n_value, d_value, np.random.default_rng(seed), device=device), law=law, seed=seed)
 
     return draw_dataset()
 
@@ -426,8 +324,8 @@ def explicit_datasets(
     values: Sequence[float] = SIMPLE_VALUES,
     allow_zero_rows: bool = True,
     device=None,
-) -> SearchStrategy[Dataset]:
-    """Small explicit arrays for adversarial geometry (see the module docstring); ``distribution`` is None.
+) -> SearchStrategy[Case]:
+    """Small explicit arrays for adversarial geometry (see the module docstring); ``law`` is None.
 
     ``values``: the allowed entries, simplest first. ``allow_zero_rows=False`` turns a zero row into e₁.
     """
@@ -456,7 +354,7 @@ def _law_argument(distribution) -> SearchStrategy[Distribution]:
 
 def _datasets(
     n, d, distribution, device, max_n=DEFAULT_MAX_N, max_d=DEFAULT_MAX_D, scales=False, domain="any"
-) -> SearchStrategy[Dataset]:
+) -> SearchStrategy[Case]:
     dev = _device(device)
     sized = dict(max_n=max_n, max_d=max_d, scales=scales, domain=domain)
     if distribution is None:
@@ -478,7 +376,7 @@ def datasets(
     scales: bool = False,
     domain: str = "any",
     device=None,
-) -> SearchStrategy[Dataset]:
+) -> SearchStrategy[Case]:
     """Data sets of n points in R^d. Without ``n`` (``d``), sizes up to ``max_n`` (``max_d``) from
     :func:`~ntkverify.strategies.sizes.sizes`: small sizes and boundary sizes, shrinking to the smallest failing
     size; explicit arrays stay at most :data:`EXPLICIT_MAX_SIZE` in both.
@@ -615,15 +513,15 @@ def architectures(
 # Cases
 
 
-def _cases(n, d, distribution, device, spec_args, max_n, max_d) -> SearchStrategy[Case]:
+def _cases(n, d, distribution, device, spec_args, max_n, max_d) -> SearchStrategy[NetworkCase]:
     data = _datasets(n, d, distribution, device, max_n, max_d)
     spec = _ArchitectureSpec.build(*spec_args)
 
     @st.composite
     def draw_case(draw):
-        dataset = draw(data)
-        architecture, wide = spec.draw(draw, dataset.d, dataset.n)
-        return Case(dataset.X, dataset.distribution, dataset.seed, architecture, wide)
+        points = draw(data)
+        architecture, wide = spec.draw(draw, points.d, points.n)
+        return NetworkCase(points.X, architecture, wide_layer=wide, law=points.law, seed=points.seed)
 
     return draw_case()
 
@@ -644,7 +542,7 @@ def cases(
     max_width: int = DEFAULT_MAX_WIDTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     device=None,
-) -> SearchStrategy[Case]:
+) -> SearchStrategy[NetworkCase]:
     """A data set (:func:`datasets`) and an architecture (:func:`architectures`) on the same d, with the
     wide layer sized by the data set's n. Arguments as in those two functions; ``max_width`` and
     ``max_depth`` bound the drawn hidden widths and depth."""
@@ -656,12 +554,13 @@ def cases(
 # Search helpers
 
 
-def label_case(case: Dataset) -> str:
-    """Record the law family of a data set or case, and whether it satisfies NMM21's assumptions
-    (docs/data.md#lipschitz-concentration), with
-    :func:`hypothesis.event`. Returns the family name."""
+def label_case(case: Case) -> str:
+    """Record with :func:`hypothesis.event` the law family of a case, whether it satisfies NMM21's assumptions
+    (docs/data.md#lipschitz-concentration) and whether its points are degenerate (docs/statements.md#A9, the
+    clauses the case can state: :meth:`ntkverify.case.Case.degeneracy`). Returns the family name."""
     event(f"family: {case.family}")
     event(f"assumptions: {'satisfied' if case.satisfies_assumptions else 'violated'}")
+    event(f"degenerate (A9): {'no' if case.degeneracy() is None else 'yes'}")
     return case.family
 
 

@@ -1,6 +1,7 @@
 """How far a search reached: the largest sizes and the smallest angle and row norms among the cases it drew.
 
-:func:`reach` reads one case (anything with ``X``, and optionally ``architecture``); :func:`merge` keeps the
+:func:`reach` reads one case (:class:`ntkverify.case.Case`, and the architecture of a
+:class:`~ntkverify.case.NetworkCase`); :func:`merge` keeps the
 extremes of two records. The runner keeps one record per property run (``PropertyResult.reach``), so a run's
 statistics say which sizes, scales and angles a profile actually explored (``docs/search.md#reach``).
 """
@@ -11,21 +12,23 @@ import math
 
 import torch
 
+from ntkverify.case import Case, NetworkCase
+
 #: The fields of a record and whether the largest (max) or the smallest (min) value is kept.
 FIELDS = {"n": max, "d": max, "width": max, "min_angle": min, "min_norm": min, "max_norm": max}
 
 
 def reach(case) -> dict[str, float]:
-    """The sizes of ``case`` (widths from its architecture or its data set's), its smallest angle between two
-    nonzero rows (or a row and another's antipode) and its smallest and largest nonzero row norms; ``{}`` for a
-    case without data."""
-    X = getattr(case, "X", None)
-    if not isinstance(X, torch.Tensor) or X.ndim != 2:
+    """The sizes of ``case`` (widths from a network case's architecture), its smallest angle between two
+    nonzero rows (or a row and another's antipode) and its smallest and largest nonzero row norms; ``{}`` for
+    anything that is not a case."""
+    if not isinstance(case, Case):
         return {}
-    architecture = getattr(case, "architecture", None) or getattr(getattr(case, "dataset", None), "architecture", None)
+    X = case.X
+    widths = case.architecture.widths if isinstance(case, NetworkCase) else ()
     norms = torch.linalg.vector_norm(X, dim=1)
     live = norms > 0
-    record = {"n": X.shape[0], "d": X.shape[1], "width": max(getattr(architecture, "widths", ()) or (0,))}
+    record = {"n": X.shape[0], "d": X.shape[1], "width": max(widths, default=0)}
     if bool(live.any()):
         record["min_norm"], record["max_norm"] = float(norms[live].min()), float(norms[live].max())
     U = X[live] / norms[live, None]

@@ -139,7 +139,7 @@ def _positivity(p: Point, g) -> dict[str, float]:
 def _max_correlation(p: Point, g) -> dict[str, float]:
     bound = bounds.get_bound("sphere_correlation_max")
     violations = sum(
-        not bound.margin(bounds.Case(_sample(p, p["N"], p["d"], g), 2, delta=DELTA)).holds for _ in range(BATCH)
+        not bound.margin(bounds.KernelCase(_sample(p, p["N"], p["d"], g), 2, delta=DELTA)).holds for _ in range(BATCH)
     )
     return {"violations": float(violations)}
 
@@ -171,10 +171,10 @@ def _hermite(p: Point, g) -> dict[str, float]:
     counts = {"violations": 0, "det_violations": 0, "planted_violations": 0}
     for _ in range(BATCH):
         X = get_distribution("sphere").sample(p["N"], p["d"], g, device="cpu")
-        case = bounds.Case(X, HERMITE_DEPTH, delta=DELTA)
+        case = bounds.KernelCase(X, HERMITE_DEPTH, delta=DELTA)
         margin = prob.margin(case)
         unit_rows = analytic.limiting_ntk(torch.nn.functional.normalize(X, dim=1), HERMITE_DEPTH, device="cpu")
-        planted = bounds.Case(X, HERMITE_DEPTH, delta=DELTA, kernel=unit_rows)
+        planted = bounds.KernelCase(X, HERMITE_DEPTH, delta=DELTA, kernel=unit_rows)
         counts["violations"] += not margin.holds
         counts["det_violations"] += not det.margin(case).holds
         counts["planted_violations"] += not prob.margin(planted).holds

@@ -30,8 +30,8 @@ import torch
 from scipy.stats import norm
 
 from ntkverify import analytic, spectra
+from ntkverify.distributions import LowRank
 from ntkverify.strategies import get_distribution
-from ntkverify.strategies.distributions import LowRank
 from ntkverify.studies.core import Decision, Outcome, Plan, Point, Record, Study, combine, point, register
 from ntkverify.studies.output import figure, finish
 from ntkverify.studies.statistics import clopper_pearson, ols_slope

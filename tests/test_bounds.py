@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.stats import binom
 
-from ntkverify import bounds
-from ntkverify.bounds import Case, EmpiricalCase, Kind, Side
+from ntkverify import analytic, bounds
+from ntkverify.bounds import Kind, Side
+from ntkverify.case import KernelCase, WeightsCase, degeneracy
 
 #: global false-alarm budget of the PROB tests in this file, split evenly (Bonferroni) over them
 FALSE_ALARM = 1e-6
@@ -28,7 +29,7 @@ def sphere(seed: int, N: int, d: int, radius_sq: float) -> np.ndarray:
     return X * math.sqrt(radius_sq) / np.linalg.norm(X, axis=1, keepdims=True)
 
 
-def adversarial(kind: str) -> Case:
+def adversarial(kind: str) -> KernelCase:
     rng = np.random.default_rng(5)
     X = rng.standard_normal((10, 4))
     depth = 3
@@ -49,7 +50,7 @@ def adversarial(kind: str) -> Case:
         X = sphere(2, 8, 50, 50.0)
     elif kind == "scaled":
         X = X * 1e3
-    return Case(X, depth)
+    return KernelCase(X, depth)
 
 
 KINDS = ["random", "near_duplicate", "antipodal", "zero_row", "tiny_d", "deep", "unit", "sphere", "scaled"]
@@ -59,7 +60,7 @@ def weights(rng: np.random.Generator, dims) -> list[torch.Tensor]:
     return [torch.from_numpy(rng.standard_normal((a, b))) for a, b in zip(dims[:-1], dims[1:])]
 
 
-def empirical_case(kind: str) -> EmpiricalCase:
+def empirical_case(kind: str) -> WeightsCase:
     rng = np.random.default_rng(9)
     X = rng.standard_normal((10, 5))
     dims = (5, 64, 32, 1)
@@ -71,7 +72,7 @@ def empirical_case(kind: str) -> EmpiricalCase:
         X[2] = 3.0 * X[0]
     elif kind == "few_parameters":
         dims = (5, 1, 1)
-    return EmpiricalCase(X, weights(rng, dims))
+    return WeightsCase(X, weights(rng, dims))
 
 
 EMP_KINDS = ["random", "narrow", "zero_row", "parallel", "few_parameters"]
@@ -126,7 +127,7 @@ def test_every_det_bound_holds_on_empirical_kernels(kind):
     st.integers(1, 5),
 )
 def test_det_bounds_hold_on_small_random_data(X, depth):
-    case = Case(X, depth)
+    case = KernelCase(X, depth)
     for b in applicable(case):
         m = b.margin(case)
         assert m.holds, str(m)
@@ -135,44 +136,44 @@ def test_det_bounds_hold_on_small_random_data(X, depth):
 def test_degeneracies_are_recognised_and_give_zero():
     for kind, reason in [("zero_row", "(ii)"), ("antipodal", "(iv)")]:
         case = adversarial(kind)
-        assert reason in bounds.limiting.degeneracy(case)
+        assert reason in degeneracy(case.X, case.depth)
         zero = bounds.get_bound("degenerate_zero").margin(case)
         psd = bounds.get_bound("psd").margin(case)
         assert zero.holds and psd.holds  # together: |lambda_min| <= tolerance
     # (iii): L = 1 and N > d
-    assert "(iii)" in bounds.limiting.degeneracy(Case(np.random.default_rng(0).standard_normal((5, 2)), 1))
+    assert "(iii)" in degeneracy(torch.from_numpy(np.random.default_rng(0).standard_normal((5, 2))), 1)
     # 2 antipodal pairs in d = 3 are not degenerate at L = 2 (docs/statements.md#A9)
     X = np.random.default_rng(1).standard_normal((4, 3))
     X[1], X[3] = -X[0], -X[2]
-    assert bounds.get_bound("degenerate_zero").out_of_scope(Case(X, 2)) is not None
+    assert bounds.get_bound("degenerate_zero").out_of_scope(KernelCase(X, 2)) is not None
 
 
 # ------------------------------------------------------------------------------------------------ not vacuous
 
 # (bound, case, factor): a lower bound is >= observed / factor, an upper bound <= observed * factor.
 NON_VACUOUS = [
-    ("trivial_upper", lambda: Case(sphere(2, 10, 400, 400.0), 2), 1.5),
-    ("nmm21_scaling_upper", lambda: Case(sphere(2, 10, 400, 400.0), 2), 1.5),
-    ("interlacing_2x2_upper", lambda: Case(sphere(2, 10, 400, 400.0), 2), 1.2),
-    ("lambda_max_lower", lambda: Case(sphere(0, 20, 30, 30.0), 3), 1.05),
-    ("gershgorin_upper", lambda: Case(sphere(0, 20, 30, 30.0), 3), 1.2),
-    ("gershgorin_lower", lambda: Case(np.eye(4) * 2 + 0.01, 1), 1.1),
-    ("schur_sum_lower", lambda: Case(sphere(2, 10, 400, 400.0), 2), 1.2),
-    ("schur_two_sided_lower", lambda: Case(sphere(0, 20, 30, 30.0), 3), 2.0),
-    ("hermite_schur_lower", lambda: Case(sphere(2, 10, 400, 400.0), 2), 1.1),
-    ("hermite_gershgorin_lower", lambda: Case(sphere(2, 10, 400, 400.0), 2), 12.0),
-    ("hinf_hermite_lower", lambda: Case(sphere(1, 10, 200, 1.0), 2), 1.3),
-    ("hinf_gershgorin_lower", lambda: Case(sphere(3, 4, 2000, 1.0), 2), 1.5),
-    ("hinf_rayleigh_upper", lambda: Case(sphere(1, 10, 200, 1.0), 2), 1.3),
-    ("sphere_correlation_max", lambda: Case(sphere(1, 10, 200, 1.0), 2), 2.0),
-    ("sphere_hermite_lower", lambda: Case(sphere(2, 10, 400, 400.0), 2), 20.0),
-    ("nmm21_scaling_lower", lambda: Case(sphere(2, 10, 400, 400.0), 2), 25.0),
-    ("hinf_sphere_lower", lambda: Case(sphere(3, 4, 2000, 1.0), 2), 2.0),
+    ("trivial_upper", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 1.5),
+    ("nmm21_scaling_upper", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 1.5),
+    ("interlacing_2x2_upper", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 1.2),
+    ("lambda_max_lower", lambda: KernelCase(sphere(0, 20, 30, 30.0), 3), 1.05),
+    ("gershgorin_upper", lambda: KernelCase(sphere(0, 20, 30, 30.0), 3), 1.2),
+    ("gershgorin_lower", lambda: KernelCase(np.eye(4) * 2 + 0.01, 1), 1.1),
+    ("schur_sum_lower", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 1.2),
+    ("schur_two_sided_lower", lambda: KernelCase(sphere(0, 20, 30, 30.0), 3), 2.0),
+    ("hermite_schur_lower", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 1.1),
+    ("hermite_gershgorin_lower", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 12.0),
+    ("hinf_hermite_lower", lambda: KernelCase(sphere(1, 10, 200, 1.0), 2), 1.3),
+    ("hinf_gershgorin_lower", lambda: KernelCase(sphere(3, 4, 2000, 1.0), 2), 1.5),
+    ("hinf_rayleigh_upper", lambda: KernelCase(sphere(1, 10, 200, 1.0), 2), 1.3),
+    ("sphere_correlation_max", lambda: KernelCase(sphere(1, 10, 200, 1.0), 2), 2.0),
+    ("sphere_hermite_lower", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 20.0),
+    ("nmm21_scaling_lower", lambda: KernelCase(sphere(2, 10, 400, 400.0), 2), 25.0),
+    ("hinf_sphere_lower", lambda: KernelCase(sphere(3, 4, 2000, 1.0), 2), 2.0),
     ("emp_schur_lower", lambda: empirical_case("random"), 20.0),
     ("emp_wide_layer_lower", lambda: empirical_case("random"), 25.0),
     ("emp_lipschitz", lambda: empirical_case("random"), 2.0),
     # equality for one input and a linear model whose weight is parallel to it (theta ∥ J^T)
-    ("emp_euler_lambda_max_lower", lambda: EmpiricalCase(np.ones((1, 3)), [2 * torch.ones(3, 1)]), 1 + 1e-12),
+    ("emp_euler_lambda_max_lower", lambda: WeightsCase(np.ones((1, 3)), [2 * torch.ones(3, 1)]), 1 + 1e-12),
 ]
 
 
@@ -192,10 +193,10 @@ def test_bound_is_within_stated_factor_somewhere(name, make, factor):
 TIGHT_AT_ZERO = [
     ("psd", lambda: adversarial("zero_row")),
     ("degenerate_zero", lambda: adversarial("antipodal")),
-    ("loewner_gdot_half", lambda: Case(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
-    ("loewner_g_half", lambda: Case(np.array([[1.0, 0.0], [1.0, 1e-9]]), 2)),
-    ("loewner_g_rank_one", lambda: Case(np.array([[1.0, 0.0], [2.0, 0.0]]), 2)),
-    ("loewner_k_half", lambda: Case(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
+    ("loewner_gdot_half", lambda: KernelCase(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
+    ("loewner_g_half", lambda: KernelCase(np.array([[1.0, 0.0], [1.0, 1e-9]]), 2)),
+    ("loewner_g_rank_one", lambda: KernelCase(np.array([[1.0, 0.0], [2.0, 0.0]]), 2)),
+    ("loewner_k_half", lambda: KernelCase(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
     ("emp_euler_identity", lambda: empirical_case("random")),
     ("emp_feature_rank_zero", lambda: empirical_case("narrow")),
     ("emp_degenerate_zero", lambda: empirical_case("parallel")),
@@ -215,7 +216,7 @@ def _failures(name: str, trials: int, N: int, d: int, radius_sq: float, delta: f
     b = bounds.get_bound(name)
     fails = 0
     for seed in range(trials):
-        m = b.margin(Case(sphere(1000 + seed, N, d, radius_sq), depth, delta=delta))
+        m = b.margin(KernelCase(sphere(1000 + seed, N, d, radius_sq), depth, delta=delta))
         fails += not m.holds
     return fails
 
@@ -256,7 +257,7 @@ def test_depth_monotonicity_conjecture_is_evaluated_and_reported(record_property
 
 def test_kernel_gd_residual_is_the_spectral_formula():
     X = torch.from_numpy(sphere(4, 15, 10, 1.0))
-    H = bounds.Case(X).h_infinity
+    H = analytic.h_infinity(X)
     y = torch.from_numpy(np.random.default_rng(0).standard_normal(15))
     lam_max = float(torch.linalg.eigvalsh(H)[-1])
     eta, steps = 1 / lam_max, 60
@@ -271,14 +272,14 @@ def test_kernel_gd_residual_is_the_spectral_formula():
 
 def test_generalization_term_and_singular_kernel():
     X = sphere(5, 12, 30, 1.0)
-    H = Case(X).h_infinity
+    H = analytic.h_infinity(X)
     y = torch.from_numpy(np.random.default_rng(1).choice([-1.0, 1.0], 12))
     term = bounds.generalization_term(H, y)
     direct = math.sqrt(2 * float(y @ torch.linalg.solve(H, y)) / 12)
     assert term.contains(direct) and term.error <= 1e-8 * direct
     X[1] = X[0]  # parallel inputs: H is singular (docs/statements.md#A9)
     with pytest.raises(ValueError, match="certifiably positive definite"):
-        bounds.generalization_term(Case(X).h_infinity, y)
+        bounds.generalization_term(analytic.h_infinity(X), y)
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -286,15 +287,15 @@ def test_generalization_term_and_singular_kernel():
 
 def test_bad_input_raises_value_errors():
     with pytest.raises(ValueError, match="NaN or Inf"):
-        Case(np.array([[1.0, np.nan]]), 2)
+        KernelCase(np.array([[1.0, np.nan]]), 2)
     with pytest.raises(ValueError, match="delta must be in"):
-        Case(np.ones((2, 2)), 2, delta=0.0)
+        KernelCase(np.ones((2, 2)), 2, delta=0.0)
     with pytest.raises(ValueError, match="depth must be >= 1"):
-        Case(np.ones((2, 2)), 0)
+        KernelCase(np.ones((2, 2)), 0)
     with pytest.raises(ValueError, match="does not apply to this case: needs rows of unit norm"):
-        bounds.get_bound("hinf_gershgorin_lower").value(Case(np.ones((2, 2)) * 3, 2))
+        bounds.get_bound("hinf_gershgorin_lower").value(KernelCase(np.ones((2, 2)) * 3, 2))
     with pytest.raises(ValueError, match="weights\\[1\\] must have 4 rows"):
-        EmpiricalCase(np.ones((2, 3)), [torch.ones(3, 4), torch.ones(5, 1)])
+        WeightsCase(np.ones((2, 3)), [torch.ones(3, 4), torch.ones(5, 1)])
     with pytest.raises(ValueError, match="y must have shape"):
         bounds.residual_norms(torch.eye(3, dtype=torch.float64), torch.ones(2, dtype=torch.float64), 0.1, 3)
 
@@ -306,7 +307,7 @@ def test_parallel_inputs_are_recognised_beyond_25_rows():
     for seed in range(20):
         X = torch.randn(30, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
         X[29] = 2 * X[0]
-        assert bounds.get_bound("degenerate_zero").out_of_scope(Case(X, 3)) is None
+        assert bounds.get_bound("degenerate_zero").out_of_scope(KernelCase(X, 3)) is None
 
 
 def test_lipschitz_ratio_allows_feature_rounding_for_nearly_identical_inputs():
@@ -322,5 +323,5 @@ def test_lipschitz_ratio_allows_feature_rounding_for_nearly_identical_inputs():
             torch.randn(4, 16, dtype=torch.float64, generator=gen),
             torch.randn(16, 1, dtype=torch.float64, generator=gen),
         ]
-        margin = bounds.get_bound("emp_lipschitz").margin(EmpiricalCase(X, weights))
+        margin = bounds.get_bound("emp_lipschitz").margin(WeightsCase(X, weights))
         assert margin.holds and margin.observed.value <= 1 + margin.observed.error

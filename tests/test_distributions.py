@@ -1,4 +1,4 @@
-"""The data laws of ntkverify.strategies.distributions: is every piece of metadata true?
+"""The data laws of ntkverify.distributions: is every piece of metadata true?
 
 Statistical checks use fixed seeds and a total false-alarm budget ``ALPHA = 1e-6`` for this file, split
 evenly (Bonferroni) over ``N_STAT_CHECKS`` assertions and, inside one assertion, over its sub-statistics.
@@ -8,6 +8,7 @@ Kolmogorov–Smirnov and binomial tests are exact; the moment z-tests rely on th
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -16,8 +17,9 @@ import scipy.stats
 import torch
 
 from ntkverify.analytic import limiting_ntk
+from ntkverify.case import degeneracy
 from ntkverify.device import unit_roundoff
-from ntkverify.strategies.distributions import (
+from ntkverify.distributions import (
     ADVERSARIAL,
     DISTRIBUTIONS,
     NORM_SCALINGS,
@@ -26,9 +28,11 @@ from ntkverify.strategies.distributions import (
     Clustered,
     LowRank,
     NearDuplicates,
-    Sphere,
+    OnDomain,
+    Scaled,
     ZeroRow,
     get_distribution,
+    law_from_record,
 )
 
 U = unit_roundoff()
@@ -88,7 +92,8 @@ def test_registries_are_keyed_by_family_and_start_with_the_sphere():
 @pytest.mark.parametrize(
     "make, name",
     [
-        (lambda: Sphere("radius"), "norm_scaling"),
+        (lambda: law_from_record({"family": "near_duplicates", "parameters": {"width": 1}}), "width"),
+        (lambda: law_from_record({"family": "cauchy", "parameters": {}}), "cauchy"),
         (lambda: NearDuplicates(gap=-1.0), "gap"),
         (lambda: Clustered(clusters=0), "clusters"),
         (lambda: LowRank(rank=0), "rank"),
@@ -314,14 +319,27 @@ _POSITIVE_CASES = [
 
 
 @pytest.mark.parametrize("law, n, d, depth", _ZERO_CASES + _POSITIVE_CASES)
-def test_expects_zero_lambda_min_matches_the_limiting_ntk(law, n, d, depth):
-    """Against ntkverify.analytic.limiting_ntk, with the safe default of docs/tolerances.md#tau-lim τ_lim = N L²
-    max‖x‖² 1e−7."""
+def test_degeneracy_matches_the_limiting_ntk(law, n, d, depth):
+    """The one degeneracy predicate on drawn points, against ntkverify.analytic.limiting_ntk, with the safe default
+    of docs/tolerances.md#tau-lim τ_lim = N L² max‖x‖² 1e−7."""
     X = law.sample(n, d, _rng(10), device="cpu")
     lam = float(torch.linalg.eigvalsh(limiting_ntk(X, depth, device="cpu"))[0])
     tau = n * depth**2 * float(X.square().sum(1).max()) * 1e-7
-    assert law.expects_zero_lambda_min(n, d, depth) == ((law, n, d, depth) in _ZERO_CASES)
-    if law.expects_zero_lambda_min(n, d, depth):
+    degenerate = degeneracy(X, depth) is not None
+    assert degenerate == ((law, n, d, depth) in _ZERO_CASES)
+    if degenerate:
         assert abs(lam) <= tau
     else:
         assert lam > tau
+
+
+_TRANSFORMED = [Scaled(ADVERSARIAL["clustered"], 10.0, 0.5), OnDomain(Clustered(3, 0.1), "sphere-sqrt-d")]
+
+
+@pytest.mark.parametrize("law", [*DISTRIBUTIONS.values(), *ADVERSARIAL.values(), *_TRANSFORMED])
+def test_a_law_is_recorded_as_its_family_and_declared_parameters(law):
+    """``family + parameters`` rebuilds an equal law (the parameters declared, never parsed from a repr)."""
+    record = law.record()
+    assert set(record["parameters"]) == set(law.parameter_names)
+    again = law_from_record(json.loads(json.dumps(record)))
+    assert again == law and repr(again) == repr(law) and type(again) is type(law)

@@ -615,7 +615,7 @@ def test_integer_and_boolean_outputs_are_refused_alike(output):
 def test_tiny_data_are_not_called_zero_rows():
     X = torch.nn.functional.normalize(torch.randn(4, 3, dtype=torch.float64), dim=1) * 1e-200
     with pytest.raises(ValueError, match="underflows to 0") as info:
-        bounds.get_bound("hermite_gershgorin_lower").margin(bounds.Case(X, depth=2))
+        bounds.get_bound("hermite_gershgorin_lower").margin(bounds.KernelCase(X, depth=2))
     assert "some x_i = 0" not in str(info.value)
 
 

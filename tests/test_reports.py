@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from ntkverify.architecture import Architecture
-from ntkverify.bounds.cases import Case as BoundCase
-from ntkverify.bounds.cases import EmpiricalCase
-from ntkverify.properties.cases import KernelCase, NetworkCase
+from ntkverify.case import Case, KernelCase, NetworkCase, WeightsCase, degeneracy
+from ntkverify.distributions import GaussianCovariance, NearDuplicates, Scaled
 from ntkverify.properties.core import Verdict, get_property
+from ntkverify.properties.empirical_claim import ModuleCase
 from ntkverify.properties.runner import Counterexample, run_property
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS
 from ntkverify.properties.verify import load_callable, make_subject
@@ -32,10 +32,9 @@ from ntkverify.reports import (
     write_report,
     write_result_report,
 )
-from ntkverify.reports.cases import decode_case, encode_case, round_significant
-from ntkverify.reports.minimise import ddmin
+from ntkverify.reports.minimise import ddmin, round_significant
 from ntkverify.reports.store import append_index, staged_folder, write_text_atomic
-from ntkverify.strategies import Case, Dataset, get_distribution
+from ntkverify.strategies import get_distribution
 
 # A planted bug that needs two points: H∞ (DZPS19) scaled by 1.5 wherever two inputs have a negative inner
 # product (as if the sign of the π − arccos term were mishandled). A single point, or points in one half-space,
@@ -68,7 +67,7 @@ def planted_subject(folder: Path, source: str = BUGGY):
 
 def sphere_case(n: int, d: int, seed: int, depth: int = 2) -> KernelCase:
     law = get_distribution("sphere")
-    return KernelCase(Dataset(law.sample(n, d, np.random.default_rng(seed), device="cpu"), law, seed), depth)
+    return KernelCase(law.sample(n, d, np.random.default_rng(seed), device="cpu"), depth, law=law, seed=seed)
 
 
 def failing(prop, subject, case) -> Counterexample:
@@ -98,7 +97,7 @@ def test_planted_bug_report_is_one_minimal_and_replays(tmp_path, monkeypatch):
     _, prop2, subject2, case = load_report(written.path)
     assert not prop2.check(subject2, case).holds
     for i in range(case.n):
-        assert prop2.check(subject2, case.with_data(case.X[[j for j in range(case.n) if j != i]])).holds
+        assert prop2.check(subject2, case.subset([j for j in range(case.n) if j != i])).holds
     # the two remaining points have a negative inner product: the planted condition, nothing else
     assert float(case.X[0] @ case.X[1]) < 0
     assert record["case"]["description"]["depth"] == 2  # the claim fixes depth 2: no depth step
@@ -144,7 +143,7 @@ def test_depth_and_widths_are_minimised():
         check=lambda subject, case: Verdict.inequality(max(case.architecture.widths, default=0), 3.0, 0.0),
     )
     X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
-    case = Case(X, None, None, Architecture(2, (40, 9, 33)), None)
+    case = NetworkCase(X, Architecture(2, (40, 9, 33)))
     m = minimise(prop, None, case, prop.check(None, case))
     assert m.case.architecture.widths == (5,) and m.n_after == 1
     assert {s.name for s in m.steps if s.achieved} == {"points", "depth", "widths"}
@@ -162,40 +161,115 @@ def test_kernel_case_depth_is_minimised_when_the_claim_leaves_it_free():
     assert m.case.depth == 2 and m.n_after == 1
 
 
+_GAUSSIAN_COV = GaussianCovariance(condition_number=3.0)
+_SCALED = Scaled(NearDuplicates(gap=1e-3), scale=10.0, outlier=0.5)
+
+
+def test_a_minimised_degenerate_counterexample_keeps_its_degenerate_pair():
+    """A planted ridge (K + 0.01·max K_ii·I: PSD, but never singular) fails the degeneracy statement on a case with
+    a parallel pair; the minimiser shrinks it to that pair, because the check finds other points out of scope by
+    the one predicate (docs/statements.md#A9)."""
+    from ntkverify import analytic
+
+    def ridge(X):
+        K = analytic.limiting_ntk(X, 2)
+        return K + 0.01 * float(K.diagonal().max()) * torch.eye(X.shape[0], dtype=X.dtype)
+
+    subject = make_subject(ridge, "relu-ntk", depth=2)
+    prop = get_property("degenerate-zero-eigenvalue")
+    X = sphere_case(5, 3, seed=2).X
+    case = KernelCase(torch.cat([X, 2 * X[:1]]), 2)
+    m = minimise(prop, subject, case, prop.check(subject, case))
+    assert m.n_after == 2 and degeneracy(m.case.X) is not None and not m.verdict.holds
+    assert prop.check(subject, KernelCase(X, 2)).notes.startswith("out of scope")  # the negative control
+
+
 @pytest.mark.parametrize(
     "case",
     [
         sphere_case(4, 3, 5),
-        Case(torch.eye(3, dtype=torch.float64), None, None, Architecture(3, (4, 2)), 1),
-        Case(
-            get_distribution("gaussian").sample(5, 2, np.random.default_rng(3), device="cpu"),
-            get_distribution("gaussian"),
-            3,
+        Case(_SCALED.sample(3, 2, np.random.default_rng(2), device="cpu"), law=_SCALED, seed=2),
+        NetworkCase(torch.eye(3, dtype=torch.float64), Architecture(3, (4, 2)), wide_layer=1),
+        NetworkCase(
+            _GAUSSIAN_COV.sample(5, 2, np.random.default_rng(3), device="cpu"),
             Architecture(2, (6,), activation="tanh", sigma_b=0.1, parameterization="ntk"),
-            None,
+            law=_GAUSSIAN_COV,
+            seed=3,
         ),
-        BoundCase(torch.tensor([[1.0, 0.0], [0.6, 0.8]], dtype=torch.float64), 3, delta=0.05, device="cpu"),
-        EmpiricalCase(
+        KernelCase(torch.tensor([[1.0, 0.0], [0.6, 0.8]], dtype=torch.float64), 3, delta=0.05),
+        WeightsCase(
             torch.tensor([[1.0, 0.0], [0.6, 0.8]], dtype=torch.float64),
             [torch.full((2, 3), 0.5, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)],
-            device="cpu",
         ),
-        NetworkCase(Case(torch.eye(3, dtype=torch.float64), None, None, Architecture(3, (4, 2)), 1), 7),
+        NetworkCase(torch.eye(3, dtype=torch.float64), Architecture(3, (4, 2)), wide_layer=1, weight_seed=7),
+        ModuleCase(torch.eye(3, dtype=torch.float64), "conv", 2, 1, 3, 5),
     ],
-    ids=["kernel-case", "network-case-explicit", "network-case-law", "bound-case", "empirical-case", "network-seed"],
+    ids=[
+        "kernel",
+        "points-scaled-law",
+        "network-explicit",
+        "network-law",
+        "kernel-delta",
+        "weights",
+        "network-seed",
+        "module",
+    ],
 )
 def test_case_round_trip(case):
-    fields, arrays = encode_case(case)
-    back = decode_case(json.loads(json.dumps(fields)), arrays)
+    """Every case type encodes to JSON and float64 arrays and decodes to the same case, its law rebuilt from its
+    family and declared parameters (no repr is parsed)."""
+    fields, arrays = case.encode()
+    back = Case.decode(json.loads(json.dumps(fields)), arrays)
     assert type(back) is type(case) and torch.equal(back.X, case.X) and repr(back) == repr(case)
-    if isinstance(case, EmpiricalCase):
+    assert back.law == case.law and back.seed == case.seed
+    if isinstance(case, WeightsCase):
         assert torch.equal(back.K, case.K) and all(torch.equal(a, b) for a, b in zip(back.weights, case.weights))
+    if isinstance(case, ModuleCase):  # a case type of the upper floor, reportable by subclassing alone
+        assert all(torch.equal(a, b) for a, b in zip(back.model().parameters(), case.model().parameters()))
+
+
+def test_a_law_is_kept_only_when_it_reproduces_the_points():
+    case = sphere_case(3, 2, 0)
+    fields, arrays = case.encode()
+    arrays["X"] = arrays["X"] * 2  # stored points that the recorded law and seed do not reproduce
+    back = Case.decode(fields, arrays)
+    assert back.law is None and back.seed is None and torch.equal(back.X, 2 * case.X)
+
+
+def test_subset_and_smaller_keep_the_case_type_and_its_kernel_under_test():
+    X = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=torch.float64)
+    K = X @ X.T
+    sub = KernelCase(X, 3, kernel=K).subset([0, 2])
+    assert torch.equal(sub.kernel_under_test, K[[0, 2]][:, [0, 2]]) and sub.law is None
+    assert [c.depth for _, _, c in KernelCase(X, 3).smaller()] == [2] and not list(KernelCase(X, 3).smaller(True))
+    with pytest.raises(NotImplementedError):
+        KernelCase(X, 3, kernel=K).with_points(X)
+    steps = [step for step, _, _ in NetworkCase(X, Architecture(2, (4, 2)), wide_layer=1).smaller()]
+    assert steps == ["depth", "widths"]  # the wide layer keeps its width
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "counterexample-v2"
+
+
+@pytest.mark.parametrize("name", ["kernel-case", "network-seed-case"])
+def test_version_2_folders_still_decode_and_replay(name):
+    """Folders written by the version-2 writer (the case record of the old report adapters, the law as its repr):
+    the case decodes (a bare family name keeps its law, a repr with parameters replays as explicit points) and
+    the check replays on it."""
+    record, _, _, case = load_report(FIXTURES / name)
+    assert record["schema_version"] == 2
+    if name == "kernel-case":
+        assert isinstance(case, KernelCase) and case.depth == 2 and case.law == get_distribution("sphere")
+    else:
+        assert isinstance(case, NetworkCase) and case.weight_seed == 7 and case.wide_layer == 1 and case.law is None
+    outcome = replay(FIXTURES / name)
+    assert not outcome.fails  # the fixtures carry a planted verdict: the honest check holds
 
 
 def test_engine_level_counterexample_is_replayable(tmp_path):
     """A failure of an engine-level property (a network rebuilt from its weight seed) is written, shrunk and
     replayed like a kernel property's; with an honest check the replay passes."""
-    nc = NetworkCase(Case(sphere_case(3, 2, 0).X, None, None, Architecture(2, (4,)), None), 1)
+    nc = NetworkCase(sphere_case(3, 2, 0).X, Architecture(2, (4,)), weight_seed=1)
     prop = get_property("empirical-methods-agree")
     planted = Verdict.inequality(2.0, 1.0, 0.0, scale=1.0, notes="planted")
     written = write_report(Counterexample(prop, None, nc, planted), tmp_path)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, find, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from ntkverify.case import degeneracy
 from ntkverify.strategies import (
     ADVERSARIAL,
     DISTRIBUTIONS,
@@ -27,7 +28,6 @@ from ntkverify.strategies import (
     explicit_datasets,
     label_case,
     target_margin,
-    zero_lambda_min_expected,
 )
 
 
@@ -47,14 +47,15 @@ def test_cases_are_valid_and_reproducible_from_their_repr(case):
     assert case.architecture.d == case.d and 1 <= case.depth <= 4
     assert all(1 <= w <= 64 for w in case.architecture.widths) and case.wide_layer is None
     assert 1 <= case.n <= 12 and 1 <= case.d <= 12
-    if case.distribution is None:
+    if case.law is None:
         # Entries are SIMPLE_VALUES times powers of 2 (row doubling): multiples of 1/2.
         assert case.seed is None and torch.equal(2 * case.X, (2 * case.X).round())
-        assert re.fullmatch(r"Case\(n=\d+, d=\d+, dist=explicit, arch=L\d\[[\d,]*\]( \w+)?, X=\[.*\]\)", repr(case))
+        explicit = r"NetworkCase\(n=\d+, d=\d+, law=explicit, arch=L\d\[[\d,]*\]( \w+)?, X=\[.*\]\)"
+        assert re.fullmatch(explicit, repr(case))
     else:
-        again = case.distribution.sample(case.n, case.d, np.random.default_rng(case.seed), device="cpu")
+        again = case.law.sample(case.n, case.d, np.random.default_rng(case.seed), device="cpu")
         assert torch.equal(case.X, again)
-        assert re.fullmatch(r"Case\(n=\d+, d=\d+, dist=\S.*, arch=L\d\[[\d,]*\]( \w+)?, seed=\d+\)", repr(case))
+        assert re.fullmatch(r"NetworkCase\(n=\d+, d=\d+, law=\S.*, arch=L\d\[[\d,]*\]( \w+)?, seed=\d+\)", repr(case))
     label_case(case)
 
 
@@ -98,13 +99,13 @@ def test_structure_shrinks_to_the_boundary_of_the_condition():
     case = minimal(cases(device="cpu"), lambda c: c.n >= 3 and c.depth >= 2)
     assert (case.n, case.d, case.depth, case.architecture.widths) == (3, 1, 2, (1,))
     assert (case.family, case.seed, case.architecture.activation) == ("sphere", 0, "relu")
-    assert repr(case) == "Case(n=3, d=1, dist=sphere, arch=L2[1], seed=0)"
+    assert repr(case) == "NetworkCase(n=3, d=1, law=sphere, arch=L2[1], seed=0)"
 
 
 def test_wide_layer_shrinks_to_layer_one_of_width_c_times_n():
     case = minimal(cases(wide_layer=True, device="cpu"), lambda c: c.n >= 2 and c.depth >= 3)
     assert case.architecture.widths == (8, 1) and case.wide_layer == 1
-    assert repr(case) == "Case(n=2, d=1, dist=sphere, arch=L3[8*,1], seed=0)"
+    assert repr(case) == "NetworkCase(n=2, d=1, law=sphere, arch=L3[8*,1], seed=0)"
 
 
 def test_adversarial_failure_shrinks_to_small_integers_and_halves():
@@ -112,11 +113,11 @@ def test_adversarial_failure_shrinks_to_small_integers_and_halves():
 
     def parallel_distinct(ds):
         distinct = len({tuple(row) for row in ds.X.tolist()}) == ds.n
-        return bool(ds.X.any(dim=1).all()) and distinct and zero_lambda_min_expected(ds.X, 2)
+        return bool(ds.X.any(dim=1).all()) and distinct and degeneracy(ds.X) is not None
 
     ds = minimal(explicit_datasets(device="cpu"), parallel_distinct)
     assert ds.X.tolist() == [[1.0], [0.5]]
-    assert repr(ds) == "Dataset(n=2, d=1, dist=explicit, X=[[1], [0.5]])"
+    assert repr(ds) == "Case(n=2, d=1, law=explicit, X=[[1], [0.5]])"
 
 
 def test_explicit_rows_are_not_collinear_by_construction():

@@ -45,21 +45,21 @@ def test_a_bound_is_declared_with_keywords_only():
 
 def test_out_of_scope_says_why_from_the_typed_fields():
     X = _sphere(4, 3)
-    case = bounds.Case(X, 1)
+    case = bounds.KernelCase(X, 1)
     assert "needs depth L >= 2" in bounds.get_bound("loewner_g_half").out_of_scope(case)
     assert "needs rows of unit norm" in bounds.get_bound("hinf_gershgorin_lower").out_of_scope(case)
     assert bounds.get_bound("nmm21_scaling_upper").out_of_scope(case) is None  # rows of squared norm d
     assert "needs the empirical NTK" in bounds.get_bound("emp_schur_lower").out_of_scope(case)
-    net = bounds.EmpiricalCase(X, [torch.randn(3, 5, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)])
+    net = bounds.WeightsCase(X, [torch.randn(3, 5, dtype=torch.float64), torch.randn(5, 1, dtype=torch.float64)])
     assert "needs the limiting NTK" in bounds.get_bound("schur_sum_lower").out_of_scope(net)
 
 
 def test_a_kernel_under_test_is_observed_and_its_layers_are_not_claimed():
     X = _sphere(6, 4)
     K = analytic.limiting_ntk(X, 3)
-    case = bounds.Case(X, 3, kernel=K - 0.5 * float(K.diagonal().max()) * torch.eye(6, dtype=torch.float64))
+    case = bounds.KernelCase(X, 3, kernel=K - 0.5 * float(K.diagonal().max()) * torch.eye(6, dtype=torch.float64))
     assert not bounds.get_bound("schur_sum_lower").margin(case).holds  # λ_min of the kernel under test
-    assert bounds.get_bound("schur_sum_lower").margin(bounds.Case(X, 3, kernel=K)).holds
+    assert bounds.get_bound("schur_sum_lower").margin(bounds.KernelCase(X, 3, kernel=K)).holds
     assert "the case provides" in bounds.get_bound("loewner_k_half").out_of_scope(case)
 
 

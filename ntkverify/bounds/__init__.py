@@ -3,16 +3,16 @@
 >>> from ntkverify import bounds
 >>> [b.name for b in bounds.all_bounds()][:3]                       # doctest: +SKIP
 >>> print(bounds.explain("hermite_gershgorin_lower"))               # doctest: +SKIP
->>> bounds.get_bound("trivial_upper").margin(bounds.Case(X, depth=3))   # doctest: +SKIP
+>>> bounds.get_bound("trivial_upper").margin(bounds.KernelCase(X, depth=3))   # doctest: +SKIP
 
-Cases: :class:`Case` (data and depth, limiting kernels) and :class:`EmpiricalCase` (data and weights).
+Cases (:mod:`ntkverify.case`): :class:`KernelCase` (data and depth, limiting kernels) and :class:`WeightsCase`
+(data and weights).
 Modules: :mod:`.matrix` (bounds for any kernel matrix), :mod:`.limiting` (limiting NTK, H∞, sphere
 statistics), :mod:`.empirical` (finite-width), :mod:`.arora` (ADHLW19a quantities).
 """
 
 from ntkverify.bounds import empirical, limiting, matrix  # noqa: F401  (registers the bounds)
 from ntkverify.bounds.arora import generalization_term, kernel_gd_residuals, residual_norms
-from ntkverify.bounds.cases import Case, EmpiricalCase
 from ntkverify.bounds.core import (
     Bound,
     Citation,
@@ -26,17 +26,18 @@ from ntkverify.bounds.core import (
     explain,
     get_bound,
 )
+from ntkverify.case import KernelCase, WeightsCase
 
 __all__ = [
     "Bound",
-    "Case",
     "Citation",
     "Data",
-    "EmpiricalCase",
+    "KernelCase",
     "Kind",
     "Margin",
     "Side",
     "Target",
+    "WeightsCase",
     "all_bounds",
     "declare",
     "explain",

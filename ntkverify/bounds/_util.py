@@ -47,9 +47,3 @@ def monotone_error(f, x: float, dx: float, lo: float = 0.0, hi: float = 1.0) -> 
     """Error of ``f(x)`` for a monotone ``f`` when ``x`` is known to ``±dx`` within ``[lo, hi]``."""
     fx = f(x)
     return max(abs(f(min(x + dx, hi)) - fx), abs(fx - f(max(x - dx, lo))))
-
-
-def exact_cdist(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """Pairwise distances ``||a_i − b_j||`` from the differences. ``torch.cdist`` switches to the expansion
-    ``sqrt(||a||² + ||b||² − 2 a·b)`` above 25 rows, whose cancellation turns a zero distance into ~√u·||a||."""
-    return torch.cdist(A, B, compute_mode="donot_use_mm_for_euclid_dist")

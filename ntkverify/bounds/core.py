@@ -16,6 +16,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ntkverify.case import KernelCase, WeightsCase, degeneracy, zero_row
 from ntkverify.registry import Kind, Registry
 from ntkverify.spectra import Certified
 from ntkverify.tolerances import inequality_tolerance
@@ -23,7 +24,7 @@ from ntkverify.tolerances import inequality_tolerance
 
 class Target(enum.Enum):
     """What a bound is about: the matrix (or data) whose quantity it bounds. A case provides some targets
-    (``case.targets``); a bound applies to a case only if the case provides its target."""
+    (:func:`targets`); a bound applies to a case only if the case provides its target."""
 
     ANY_MATRIX = "any symmetric matrix"
     LIMITING_NTK = "the limiting NTK K^(L)"
@@ -60,6 +61,30 @@ class Data(enum.Enum):
     def random(self) -> bool:
         """Whether the data must be an i.i.d. draw from a law (a PROB statement over the data)."""
         return self in (Data.SPHERE, Data.UNIT_SPHERE, Data.DIRECTIONS)
+
+
+def targets(case: KernelCase | WeightsCase) -> tuple[Target, ...]:
+    """What a case provides: a network's empirical NTK and features; the limiting NTK, its layers, H∞ and the data;
+    or, with a kernel under test, only that matrix (it is one matrix, not the recursion; ``K^{(L)}`` unless the case
+    names another ``kernel_target``) and the data."""
+    if isinstance(case, WeightsCase):
+        return (Target.ANY_MATRIX, Target.EMPIRICAL_NTK, Target.FEATURES)
+    if case.kernel_under_test is not None:
+        return tuple(dict.fromkeys((Target.ANY_MATRIX, case.kernel_target or Target.LIMITING_NTK, Target.DATA)))
+    return (Target.ANY_MATRIX, Target.LIMITING_NTK, Target.LIMITING_LAYERS, Target.H_INFINITY, Target.DATA)
+
+
+def data_violation(case: KernelCase | WeightsCase, data: Data) -> str | None:
+    """None when the case's rows have the shape ``data`` needs, else why not (a network case checks none)."""
+    if isinstance(case, WeightsCase):
+        return None if data is Data.ANY else f"an empirical case does not check {data.value}"
+    if data is Data.NONZERO_ROWS and zero_row(case.X) is not None:
+        return zero_row(case.X)
+    if data.radius_sq is not None and not case.unit_norm(data.radius_sq(case.d)):
+        return f"needs {data.value}" + (" (row norms differ)" if data.random else "")
+    if data is Data.DEGENERATE and degeneracy(case.X, case.depth) is None:
+        return "no degeneracy (i)-(iv) of docs/statements.md#A9 applies"
+    return None
 
 
 @dataclass(frozen=True)
@@ -149,13 +174,14 @@ class Bound:
 
     def out_of_scope(self, case) -> str | None:
         """None when the bound applies to ``case``, else the reason it does not."""
-        if self.target not in case.targets:
-            return f"needs {self.target.value}; the case provides {', '.join(t.value for t in case.targets)}"
+        provided = targets(case)
+        if self.target not in provided:
+            return f"needs {self.target.value}; the case provides {', '.join(t.value for t in provided)}"
         if case.depth < self.min_depth:
             return f"needs depth L >= {self.min_depth}, got L={case.depth}"
-        if case.N < self.min_points:
-            return f"needs N >= {self.min_points} points, got N={case.N}"
-        reason = case.data_violation(self.data)
+        if case.n < self.min_points:
+            return f"needs N >= {self.min_points} points, got N={case.n}"
+        reason = data_violation(case, self.data)
         if reason is None and self.scope_fn is not None:
             reason = self.scope_fn(case)
         return reason

@@ -1,9 +1,8 @@
 """Bounds on the empirical NTK ``K̄`` of one draw of weights (docs/statements.md#nmm21-finite-width, #B3–B8), written
-against plain
-tensors through :class:`~ntkverify.bounds.cases.EmpiricalCase` (features ``F_l``, backward vectors ``B_l``,
+against plain tensors through :class:`~ntkverify.case.WeightsCase` (features ``F_l``, backward vectors ``B_l``,
 weights ``W_l``). All are deterministic given the draw. The generic matrix bounds of
 :mod:`ntkverify.bounds.matrix` (``psd``, ``trivial_upper``, ``interlacing_2x2_upper``, Gershgorin) apply to
-an ``EmpiricalCase`` too."""
+a ``WeightsCase`` too."""
 
 from __future__ import annotations
 
@@ -14,13 +13,12 @@ from ntkverify.bounds._util import (
     certified,
     certified_lambda_min,
     certified_sum,
-    exact_cdist,
     maximum,
     minimum,
     product,
 )
 from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
-from ntkverify.bounds.limiting import degeneracy
+from ntkverify.case import degeneracy, exact_cdist
 from ntkverify.tolerances import tau_id
 
 
@@ -102,20 +100,18 @@ def _lipschitz_ratio(case):
 
 def _narrow_features(case):
     """B5: ``min_{k: n_k < N} λ_min(F_kF_k^T)`` (rank ≤ n_k < N)."""
-    items = [certified_lambda_min(*_gram(case, case.F[k])) for k in range(1, case.depth) if case.widths[k - 1] < case.N]
+    items = [certified_lambda_min(*_gram(case, case.F[k])) for k in range(1, case.depth) if case.widths[k - 1] < case.n]
     return minimum(items, "min over narrow layers", case)
 
 
 def _narrow_scope(case):
-    return None if any(n < case.N for n in case.widths) else f"no hidden width below N={case.N}"
+    return None if any(n < case.n for n in case.widths) else f"no hidden width below N={case.n}"
 
 
 def _emp_degenerate_scope(case):
-    if case.parameter_count < case.N:
+    if case.parameter_count < case.n:
         return None
-    from ntkverify.bounds.cases import Case
-
-    why = degeneracy(Case(case.X, 3))  # only (i)/(ii) can hold at depth 3: parallel or zero inputs
+    why = degeneracy(case.X)  # (i)/(ii): parallel or zero inputs, at every depth
     return None if why is not None else "no parallel or zero inputs and P >= N parameters"
 
 
@@ -127,7 +123,7 @@ def _one(case):
     return certified(case, 1.0, 0.0, "exact")
 
 
-_NETWORK = "an EmpiricalCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0"
+_NETWORK = "a WeightsCase: bias-free ReLU MLP with the given weights, sigma'(0) = 0"
 _THM41 = dict(source="NMM21", item="Thm 4.1", note="proof, as restated by KMM24")
 
 

@@ -1,5 +1,5 @@
 """Bounds on the limiting NTK ``K^{(L)}``, its layers ``G^{(l)}``, ``Ġ^{(l)}`` and Du et al.'s ``H∞``
-(docs/statements.md#A6, #A7, #A9, #C4, #C5, #C6). All operate on a :class:`~ntkverify.bounds.cases.Case`."""
+(docs/statements.md#A6, #A7, #A9, #C4, #C5, #C6). All operate on a :class:`~ntkverify.case.KernelCase`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import math
 
 import torch
 
+from ntkverify import analytic
 from ntkverify.bounds._util import (
     certified,
     certified_lambda_min,
     certified_sum,
-    exact_cdist,
     maximum,
     minimum,
     monotone_error,
@@ -47,7 +47,11 @@ def _hinf_entry(case) -> float:
 
 
 def _lmin_hinf(case):
-    return certified_lambda_min(case.h_infinity, case.h_infinity_error())
+    """λ_min of the kernel under test if it claims to be ``H∞`` (within its own budget), else of the engine's ``H∞``
+    (``½ XX^T ∘ Ġ^{(2)}``, within the depth-2 budget: stable layer-1 angles)."""
+    if case.kernel_target is Target.H_INFINITY:
+        return certified_lambda_min(case.kernel_under_test, case.kernel_error)
+    return certified_lambda_min(analytic.h_infinity(case.X, device=case.X.device), _hinf_entry(case))
 
 
 # ------------------------------------------------------------------------------------------- A6 lower bounds
@@ -79,7 +83,7 @@ def _schur_two_sided(case):
         plain = certified_lambda_min(G, case.entry_error())
         tail = _hadamard_tail(case, l)
         if tail is None:
-            tail_min = certified(case, 1.0 if case.N == 1 else 0.0, 0.0, "lambda_min(11^T)")
+            tail_min = certified(case, 1.0 if case.n == 1 else 0.0, 0.0, "lambda_min(11^T)")
         else:
             tail_min = certified_lambda_min(tail, (case.depth - l) * case.entry_error(1.0))
         diag = certified(case, float(G.diagonal().min()), case.entry_error(), "min_i G_ii")
@@ -112,7 +116,7 @@ def _hermite_gershgorin(case):
     """A6d (docs/statements.md#explicit-lower-bound), deterministic with the realised ``ρ_max``; the value is monotone
     in ρ, so its error
     from ``δρ`` is bounded by :func:`monotone_error`; ``min ||x||^2`` carries ``γ_d`` relative."""
-    m, N = case.min_sq_norm, case.N
+    m, N = case.min_sq_norm, case.n
 
     def f(rho):
         return hermite_gershgorin_value(m, N, rho)
@@ -144,7 +148,7 @@ def g_hinf(rho: float) -> float:
 
 def _hinf_gershgorin(case):
     """``λ_min(H∞) ≥ ½ − (N−1) g(ρ_max)`` (docs/statements.md#hinf-gershgorin)."""
-    N = case.N
+    N = case.n
     value = 0.5 - (N - 1) * g_hinf(case.rho_max)
     error = (N - 1) * monotone_error(g_hinf, case.rho_max, case.rho_error) + 10 * unit_roundoff(case.X.dtype)
     return certified(case, value, error, "H-infinity Gershgorin (A6e)")
@@ -165,7 +169,7 @@ def t_delta(N: int, d: int, delta: float) -> float:
 
 
 def _t_delta(case):
-    return certified(case, t_delta(case.N, case.d, case.delta), 0.0, "t_delta (C4)")
+    return certified(case, t_delta(case.n, case.d, case.delta), 0.0, "t_delta (C4)")
 
 
 def _rho_max(case):
@@ -173,8 +177,8 @@ def _rho_max(case):
 
 
 def _sphere_hermite(case):
-    t = min(t_delta(case.N, case.d, case.delta), 1.0)
-    value = hermite_gershgorin_value(float(case.d), case.N, t)
+    t = min(t_delta(case.n, case.d, case.delta), 1.0)
+    value = hermite_gershgorin_value(float(case.d), case.n, t)
     return certified(case, value, 4000 * unit_roundoff(case.X.dtype) * value, "Hermite-Gershgorin with t_delta")
 
 
@@ -182,8 +186,8 @@ def _nmm21_single_order(case):
     """NMM21's route with one even order r (docs/statements.md#nmm21-limiting steps 1–4), the best r, with ``ρ_max →
     t_δ``:
     ``2 μ_r^2 d (1 − (N−1) t_δ^r)_+``. The constant is the explicit one of the proof, not the paper's Ω(·)."""
-    t = min(t_delta(case.N, case.d, case.delta), 1.0)
-    value = max(2 * _MU2[r] * case.d * max(0.0, 1 - (case.N - 1) * t**r) for r in HERMITE_ORDERS)
+    t = min(t_delta(case.n, case.d, case.delta), 1.0)
+    value = max(2 * _MU2[r] * case.d * max(0.0, 1 - (case.n - 1) * t**r) for r in HERMITE_ORDERS)
     return certified(case, value, 10 * unit_roundoff(case.X.dtype) * value, "2 mu_r^2 d (1-(N-1)t^r)_+")
 
 
@@ -192,8 +196,8 @@ def _depth_times_d(case):
 
 
 def _hinf_sphere(case):
-    t = min(t_delta(case.N, case.d, case.delta), 1.0)
-    return certified(case, 0.5 - (case.N - 1) * g_hinf(t), 10 * unit_roundoff(case.X.dtype), "1/2 - (N-1) g(t_delta)")
+    t = min(t_delta(case.n, case.d, case.delta), 1.0)
+    return certified(case, 0.5 - (case.n - 1) * g_hinf(t), 10 * unit_roundoff(case.X.dtype), "1/2 - (N-1) g(t_delta)")
 
 
 # ------------------------------------------------------------------------------------------- A7 Loewner
@@ -209,7 +213,7 @@ def _loewner(differences):
 
 
 def _gdot_half(case):
-    ones = torch.ones(case.N, case.N, dtype=case.X.dtype, device=case.X.device)
+    ones = torch.ones(case.n, case.n, dtype=case.X.dtype, device=case.X.device)
     return [(Gd - ones / 2, case.entry_error(1.0)) for Gd in case.layers.Gdot[1:]]
 
 
@@ -236,44 +240,6 @@ def _k_half(case):
 
 def _k_monotone(case):
     return [(case.ntk(case.depth) - case.ntk(case.depth - 1), 2 * case.entry_error())]
-
-
-# ------------------------------------------------------------------------------------------- A9 degeneracies
-
-
-def _direction_gaps(case) -> tuple[torch.Tensor, torch.Tensor]:
-    """``||x̂_i − x̂_j||`` and ``||x̂_i + x̂_j||`` for unit rows ``x̂`` (zero rows stay 0). Unlike ``1 − ρ_ij``,
-    these resolve angles down to rounding, not to ``sqrt(u)`` (docs/kernels.md#stable-evaluation) — provided the
-    distances come from the
-    differences themselves (:func:`exact_cdist`), not from the Gram expansion."""
-    norms = torch.linalg.vector_norm(case.X, dim=1)
-    U = case.X / torch.where(norms > 0, norms, torch.ones_like(norms))[:, None]
-    return exact_cdist(U, U), exact_cdist(U, -U)
-
-
-def degeneracy(case) -> str | None:
-    """Why ``λ_min(K^{(L)}) = 0`` exactly for this case (docs/statements.md#A9), or None if none of (i)–(iv) applies.
-
-    Parallel and antipodal pairs are recognised when their unit directions agree to within
-    :attr:`Case.rho_error` (rounding), so the claimed zero is exact up to ``O(u^2)·scale``."""
-    if case.has_zero_row():
-        return f"(ii) {case.zero_row_reason()}"
-    minus, plus = _direction_gaps(case)
-    tol = case.rho_error
-    off = ~torch.eye(case.N, dtype=torch.bool, device=case.X.device)
-    if bool(((minus <= tol) & off).any()):
-        return "(i) two inputs are positively parallel"
-    if case.depth == 1 and case.N > case.d:
-        return "(iii) L = 1 and N > d"
-    if case.depth == 2:
-        used, reps = set(), []
-        for i, j in ((plus <= tol) & off).nonzero().tolist():
-            if i < j and i not in used and j not in used:
-                used.update((i, j))
-                reps.append(case.X[i])
-        if reps and len(reps) > int(torch.linalg.matrix_rank(torch.stack(reps))):
-            return f"(iv) L = 2 and {len(reps)} antipodal pairs exceed the rank of their span"
-    return None
 
 
 # ------------------------------------------------------------------------------------------- registry

@@ -1,5 +1,5 @@
 """Bounds that hold for every symmetric (PSD) matrix, applied to a case's kernel: ``K^{(L)}`` for a
-:class:`~ntkverify.bounds.cases.Case`, ``K̄`` for an :class:`~ntkverify.bounds.cases.EmpiricalCase`
+:class:`~ntkverify.case.KernelCase`, ``K̄`` for a :class:`~ntkverify.case.WeightsCase`
 (docs/statements.md#test-vector-upper-bounds, #A1, #A8, #B1, #B4)."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _two_by_two(case):
 
 def _lambda_max_lower(case):
     """``max(max_i K_ii, 1^T K 1 / N)``; the sum has rounding ≤ γ_{N^2} Σ|K_ij| and entry error ≤ N ε."""
-    K, N = case.K, case.N
+    K, N = case.K, case.n
     mean = float(K.sum()) / N
     error_mean = gamma(N * N, K.dtype) * float(K.abs().sum()) / N + perturbation_norm(N, case.matrix_error())
     candidates = [(float(K.diagonal().max()), case.matrix_error()), (mean, error_mean)]
@@ -52,7 +52,7 @@ def _lambda_max_lower(case):
 def _row_sums(case):
     K = case.K
     off = K.abs().sum(dim=1) - K.diagonal().abs()
-    error = perturbation_norm(case.N, case.matrix_error()) + gamma(case.N, K.dtype) * float(K.abs().sum(dim=1).max())
+    error = perturbation_norm(case.n, case.matrix_error()) + gamma(case.n, K.dtype) * float(K.abs().sum(dim=1).max())
     return K.diagonal(), off, error
 
 
@@ -70,7 +70,7 @@ def _zero(case):
     return certified(case, 0.0, 0.0, "exact")
 
 
-_KERNEL = "K = K^(L) (Case), the empirical Kbar (EmpiricalCase) or a kernel under test"
+_KERNEL = "K = K^(L) (KernelCase), the empirical Kbar (WeightsCase) or a kernel under test"
 _UPPER_DOCS = ("docs/statements.md#test-vector-upper-bounds", "docs/statements.md#A8", "docs/statements.md#B4")
 _ANY = dict(target=Target.ANY_MATRIX, kind=Kind.DET)
 

@@ -18,11 +18,11 @@ from hypothesis import find, settings
 from hypothesis import strategies as st
 
 import ntkverify
+from ntkverify.distributions import NearAntipodal, NearDuplicates
 from ntkverify.properties.subjects import Subject
 from ntkverify.shell.profiles import BUDGETS, register_profiles
 from ntkverify.strategies import datasets
 from ntkverify.strategies.core import ANGLE_SCALES
-from ntkverify.strategies.distributions import NearAntipodal, NearDuplicates
 from ntkverify.strategies.sizes import boundary_sizes, sizes
 from tests.quality.planted import CLIP, HIDDEN, NORM_FLOOR, _smallest_angle, textbook_for
 
@@ -83,7 +83,7 @@ def test_angles_shrink_to_the_largest_angle_scale_below_a_threshold(law):
     found = find(
         datasets(d=3, distribution=gaps), lambda ds: _smallest_angle(ds.X) < math.sqrt(2 * CLIP), settings=QUICK
     )
-    assert found.distribution.gap == 1e-5 and found.n == 2
+    assert found.law.gap == 1e-5 and found.n == 2
 
 
 def test_row_scales_shrink_to_the_scale_nearest_one_that_fails():

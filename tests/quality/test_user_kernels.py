@@ -11,13 +11,12 @@ import torch
 from hypothesis import settings
 
 import ntkverify
+from ntkverify.case import KernelCase
 from ntkverify.properties import get_property
-from ntkverify.properties.cases import KernelCase
 from ntkverify.properties.subjects import Subject
 from ntkverify.properties.verify import UsageError
 from ntkverify.shell.cli import main
 from ntkverify.shell.profiles import register_profiles
-from ntkverify.strategies import Dataset
 from tests.quality import planted_empirical
 from tests.quality.planted import SEED_NTK_3, atan2_for, clipped_ntk, kernel_with_depth_argument, textbook_for
 
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.quality
 
 def _close_pair(gap: float, depth: int) -> KernelCase:
     X = torch.tensor([[1.0, 0.0], [math.cos(gap), math.sin(gap)]], dtype=torch.float64)
-    return KernelCase(Dataset(X, None, None), depth)
+    return KernelCase(X, depth)
 
 
 def correlation_clip_3(X):

@@ -3,7 +3,9 @@
 Every law is a small object with ``sample(n, d, generator)``, which returns an ``n × d`` float64 tensor
 whose rows are the points ``x_1..x_n`` (docs/model.md#notation: rows, as in NMM21), drawn from an explicit
 ``torch.Generator`` or ``numpy.random.Generator`` and never from global random state. Like scipy.stats,
-every law has the same interface and documented parameters; its metadata says what the theory may assume:
+every law has the same interface and declared parameters (``parameter_names``, read back by ``parameters``), so a
+law is recorded and rebuilt as ``family + parameters`` (:meth:`Distribution.record`, :func:`law_from_record`), never
+from its repr; its metadata says what the theory may assume:
 
 ``centred``, ``isotropic``
     E x = 0, and E x xᵀ ∝ I_d (``covariance(d)`` returns the matrix, or ``None`` if it is random).
@@ -62,9 +64,8 @@ The laws and the facts behind their metadata:
 Adversarial geometries (``iid`` false; built on the sphere of radius √d, so the √d convention holds):
 ``near_duplicates`` (pairs at relative distance ``gap``), ``near_antipodal`` (pairs at relative distance
 ``gap`` from each other's antipode), ``antipodal`` (pairs ±y), ``clustered``,
-``low_rank`` (rank r < n) and ``zero_row``. :meth:`Distribution.expects_zero_lambda_min` says when the
-limiting ReLU NTK of docs/model.md#seed-normalisation, docs/kernels.md#recursion has λ_min = 0 exactly, per
-docs/statements.md#A9.
+``low_rank`` (rank r < n) and ``zero_row``. Whether a drawn set forces λ_min = 0 exactly (docs/statements.md#A9) is
+decided on the points themselves, by :func:`ntkverify.case.degeneracy`.
 
 Transformed laws: ``Scaled(base, scale, outlier)`` multiplies the rows by ``scale`` and the first row by
 ``outlier`` more (row norms from 1e-100 to 1e100, mixed scales in one data set); ``OnDomain(base, domain)``
@@ -157,6 +158,7 @@ class Distribution:
     product: bool = False
     has_density: bool = False
     degeneracy: str | None = None
+    parameter_names: tuple[str, ...] = ()
 
     @property
     def sub_gaussian(self) -> bool:
@@ -197,28 +199,49 @@ class Distribution:
         values = self.marginal(x.shape[-1]).logpdf(x.cpu().numpy())
         return torch.from_numpy(np.asarray(values)).sum(-1)
 
-    def expects_zero_lambda_min(self, n: int, d: int, depth: int) -> bool:
-        """Whether λ_min of the limiting bias-free ReLU NTK K^{(L)} (docs/model.md#seed-normalisation,
-        docs/kernels.md#recursion), L = ``depth``, is exactly 0
-        for *every* draw of n points in R^d (docs/statements.md#A9; assert ``|λ_min| ≤ τ``, never ``== 0``).
+    @property
+    def parameters(self) -> dict:
+        """The declared parameters and their values (``parameter_names`` are the constructor's arguments)."""
+        return {name: getattr(self, name) for name in self.parameter_names}
 
-        For every law: L = 1 and n > d, since K^{(1)} = XXᵀ has rank ≤ d (A9(iii)).
-        """
-        n, d, depth = check_int(n, "n", 1), check_int(d, "d", 1), check_int(depth, "depth", 1)
-        return depth == 1 and n > d
+    def record(self) -> dict:
+        """``{"family", "parameters"}``, JSON-able (a base law as its own record); :func:`law_from_record` reads it."""
+        values = {k: v.record() if isinstance(v, Distribution) else v for k, v in self.parameters.items()}
+        return {"family": self.family, "parameters": values}
 
-    def _params(self) -> str:
-        return ""
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "family" in cls.__dict__:
+            _FAMILIES[cls.family] = cls
 
     def __repr__(self) -> str:
-        params = self._params()
+        params = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else (repr(v) if isinstance(v, Distribution) else f"{k}={v}")
+            for k, v in self.parameters.items()
+        )
         return f"{self.family}({params})" if params else self.family
 
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self._params() == other._params()
+        return type(self) is type(other) and self.parameters == other.parameters
 
     def __hash__(self) -> int:
-        return hash((type(self), self._params()))
+        return hash((type(self), tuple(self.parameters.items())))
+
+
+#: Every law's class by family name (filled as the classes are defined), for :func:`law_from_record`.
+_FAMILIES: dict[str, type[Distribution]] = {}
+
+
+def law_from_record(record: dict) -> Distribution:
+    """The law :meth:`Distribution.record` describes (``ValueError`` for an unknown family or bad parameters)."""
+    family, parameters = record["family"], record["parameters"]
+    if family not in _FAMILIES:
+        raise ValueError(f"unknown law family {family!r}; known: {sorted(_FAMILIES)}")
+    values = {k: law_from_record(v) if isinstance(v, dict) else v for k, v in parameters.items()}
+    try:
+        return _FAMILIES[family](**values)
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for the {family} law: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -226,19 +249,13 @@ class Distribution:
 
 
 class Sphere(Distribution):
-    """Uniform on the sphere of radius √d (``norm_scaling="sqrt_d"``) or of radius 1 (``"unit"``)."""
+    """Uniform on the sphere of radius √d."""
 
+    family = "sphere"
+    description = "uniform on the sphere of radius √d in R^d"
     tail = "bounded"
     sub_gaussian_constant = 1.0
     lipschitz_concentrated = True
-
-    def __init__(self, norm_scaling: str = "sqrt_d"):
-        if norm_scaling not in NORM_SCALINGS:
-            raise ValueError(f"norm_scaling must be one of {NORM_SCALINGS}, got {norm_scaling!r}")
-        self.norm_scaling = norm_scaling
-        self.family = "sphere" if norm_scaling == "sqrt_d" else "unit_sphere"
-        radius = "√d" if norm_scaling == "sqrt_d" else "1"
-        self.description = f"uniform on the sphere of radius {radius} in R^d"
 
     def radius(self, d: int) -> float:
         return math.sqrt(d) if self.norm_scaling == "sqrt_d" else 1.0
@@ -251,6 +268,14 @@ class Sphere(Distribution):
         if d == 1:
             return scipy.stats.rv_discrete(values=([-r, r], [0.5, 0.5]))
         return scipy.stats.beta((d - 1) / 2, (d - 1) / 2, loc=-r, scale=2 * r)
+
+
+class UnitSphere(Sphere):
+    """Uniform on the unit sphere."""
+
+    family = "unit_sphere"
+    description = "uniform on the sphere of radius 1 in R^d"
+    norm_scaling = "unit"
 
 
 class Gaussian(Distribution):
@@ -283,6 +308,7 @@ class GaussianCovariance(Distribution):
     """
 
     family = "gaussian_cov"
+    parameter_names = ("condition_number",)
     isotropic = False
     tail = "sub_gaussian"
     lipschitz_concentrated = True
@@ -311,9 +337,6 @@ class GaussianCovariance(Distribution):
     def _sample(self, n, d, rng):
         q, eig = self._factors(d, rng)
         return (rng.normal(n, d) * eig.sqrt()) @ q.T
-
-    def _params(self):
-        return f"condition_number={self.condition_number:g}"
 
 
 class Rademacher(Distribution):
@@ -451,6 +474,7 @@ class StudentT(Distribution):
     """
 
     family = "student_t"
+    parameter_names = ("df",)
     tail = "heavy"
     has_density = True
     product = True
@@ -466,9 +490,6 @@ class StudentT(Distribution):
 
     def marginal(self, d):
         return scipy.stats.t(self.df, scale=math.sqrt((self.df - 2) / self.df))
-
-    def _params(self):
-        return f"df={self.df}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -496,6 +517,7 @@ class NearDuplicates(_Adversarial):
     """
 
     family = "near_duplicates"
+    parameter_names = ("gap",)
 
     def __init__(self, gap: float = 1e-6):
         self.gap = check_nonneg(gap, "gap")
@@ -513,12 +535,6 @@ class NearDuplicates(_Adversarial):
         copies = base[: n - m] + self.gap * _on_sphere(rng.normal(n - m, d), math.sqrt(d))
         return torch.cat([base, copies])
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        return super().expects_zero_lambda_min(n, d, depth) or (self.gap == 0 and n >= 2)
-
-    def _params(self):
-        return f"gap={self.gap:g}"
-
 
 class AntipodalPairs(_Adversarial):
     """Pairs (y_k, −y_k) with y_k uniform on the √d-sphere (the last point unpaired when n is odd)."""
@@ -534,14 +550,6 @@ class AntipodalPairs(_Adversarial):
         y = self._base(math.ceil(n / 2), d, rng)
         return torch.stack([y, -y], dim=1).reshape(-1, d)[:n]
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        pairs = n // 2
-        return (
-            super().expects_zero_lambda_min(n, d, depth)
-            or (depth == 1 and pairs >= 1)
-            or (depth == 2 and pairs >= d + 1)
-        )
-
 
 class NearAntipodal(_Adversarial):
     """⌈n/2⌉ points uniform on the √d-sphere, then x_{m+i} = −x_i + gap·√d·v_i with v_i uniform unit vectors:
@@ -554,6 +562,7 @@ class NearAntipodal(_Adversarial):
     """
 
     family = "near_antipodal"
+    parameter_names = ("gap",)
 
     def __init__(self, gap: float = 1e-6):
         self.gap = check_nonneg(gap, "gap")
@@ -565,12 +574,6 @@ class NearAntipodal(_Adversarial):
         base = self._base(m, d, rng)
         copies = -base[: n - m] + self.gap * _on_sphere(rng.normal(n - m, d), math.sqrt(d))
         return torch.cat([base, copies])
-
-    def expects_zero_lambda_min(self, n, d, depth):
-        return super().expects_zero_lambda_min(n, d, depth) or (self.gap == 0 and depth == 1 and n >= 2)
-
-    def _params(self):
-        return f"gap={self.gap:g}"
 
 
 class Clustered(_Adversarial):
@@ -584,6 +587,7 @@ class Clustered(_Adversarial):
     """
 
     family = "clustered"
+    parameter_names = ("clusters", "spread")
     tail = "sub_gaussian"
 
     def __init__(self, clusters: int = 2, spread: float = 1e-2):
@@ -597,12 +601,6 @@ class Clustered(_Adversarial):
         index = torch.arange(n, device=centres.device) % self.clusters
         return centres[index] + self.spread * rng.normal(n, d)
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        return super().expects_zero_lambda_min(n, d, depth) or (self.spread == 0 and n > self.clusters)
-
-    def _params(self):
-        return f"clusters={self.clusters}, spread={self.spread:g}"
-
 
 class LowRank(_Adversarial):
     """Rows in a random subspace of dimension r = min(``rank``, d): X = √(d/r)·Z Bᵀ with Z an n × r standard
@@ -614,6 +612,7 @@ class LowRank(_Adversarial):
     """
 
     family = "low_rank"
+    parameter_names = ("rank",)
     tail = "sub_gaussian"
 
     def __init__(self, rank: int = 1):
@@ -629,12 +628,6 @@ class LowRank(_Adversarial):
         frame = rng.orthonormal(d, r)
         return math.sqrt(d / r) * rng.normal(n, r) @ frame.T
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        return super().expects_zero_lambda_min(n, d, depth) or (depth == 1 and n > min(self.rank, d))
-
-    def _params(self):
-        return f"rank={self.rank}"
-
 
 class ZeroRow(_Adversarial):
     """Points uniform on the √d-sphere, one of them (at a drawn index) replaced by the zero vector."""
@@ -648,9 +641,6 @@ class ZeroRow(_Adversarial):
         X[rng.index(n)] = 0.0
         return X
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        return True
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Transformed laws: a scale, and a domain (see docs/search.md#scales and #domains)
@@ -659,8 +649,8 @@ class ZeroRow(_Adversarial):
 class Scaled(Distribution):
     """The rows of ``base`` times ``scale``, and the first row times ``outlier`` as well: row norms across
     scales, and one tiny or huge row beside ordinary ones. A positive scaling of rows keeps zero rows, positively
-    parallel pairs and the rank, so :meth:`expects_zero_lambda_min` is the base law's, except for antipodal pairs
-    that the outlier breaks (then one pair fewer is counted).
+    parallel pairs and the rank (so the degeneracies of docs/statements.md#A9), except antipodal pairs that the
+    outlier breaks.
 
     Parameters
     ----------
@@ -669,6 +659,7 @@ class Scaled(Distribution):
     """
 
     family = "scaled"
+    parameter_names = ("base", "scale", "outlier")
 
     def __init__(self, base: Distribution, scale: float = 1.0, outlier: float = 1.0):
         self.base = get_distribution(base)
@@ -684,17 +675,6 @@ class Scaled(Distribution):
         X = self.base._sample(n, d, rng) * self.scale
         X[0] *= self.outlier
         return X
-
-    def expects_zero_lambda_min(self, n, d, depth):
-        if self.outlier != 1.0 and isinstance(self.base, AntipodalPairs):
-            # the pair (x_0, x_1) is no longer antipodal: count the pairs of the other rows (a principal
-            # submatrix with λ_min = 0 forces λ_min = 0 of the PSD whole)
-            generic = Distribution.expects_zero_lambda_min(self, n, d, depth)
-            return generic or (n > 2 and self.base.expects_zero_lambda_min(n - 2, d, depth))
-        return self.base.expects_zero_lambda_min(n, d, depth)
-
-    def _params(self):
-        return f"{self.base!r}, scale={self.scale:g}, outlier={self.outlier:g}"
 
 
 def _positive(value: float, name: str) -> float:
@@ -735,6 +715,7 @@ class OnDomain(Distribution):
     """
 
     family = "on_domain"
+    parameter_names = ("base", "domain")
 
     def __init__(self, base: Distribution, domain: str = "unit-sphere"):
         if domain not in DOMAINS[1:]:
@@ -751,14 +732,6 @@ class OnDomain(Distribution):
         X[~X.any(dim=1), 0] = 1.0
         return X * (domain_radius(self.domain, d) / torch.linalg.vector_norm(X, dim=1, keepdim=True))
 
-    def expects_zero_lambda_min(self, n, d, depth):
-        return Distribution.expects_zero_lambda_min(self, n, d, depth) or (
-            not isinstance(self.base, ZeroRow) and self.base.expects_zero_lambda_min(n, d, depth)
-        )
-
-    def _params(self):
-        return f"{self.base!r}, domain={self.domain}"
-
 
 def _registry(*laws: Distribution) -> dict[str, Distribution]:
     return {law.family: law for law in laws}
@@ -767,7 +740,7 @@ def _registry(*laws: Distribution) -> dict[str, Distribution]:
 #: The i.i.d. laws with default parameters, in shrinking order (the first is the simplest).
 DISTRIBUTIONS: dict[str, Distribution] = _registry(
     Sphere(),
-    Sphere("unit"),
+    UnitSphere(),
     Gaussian(),
     GaussianCovariance(),
     Rademacher(),
