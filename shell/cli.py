@@ -15,11 +15,11 @@ import shlex
 import sys
 from pathlib import Path
 
+from ntkverify.distributions import DOMAINS
 from ntkverify.properties.subjects import CLAIMS, SUBJECTS
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
 from ntkverify.shell.profiles import PROFILES, load_profile, register_profiles
-from ntkverify.distributions import DOMAINS
 
 
 def _load_profile(name: str | None) -> str:

@@ -33,9 +33,9 @@ import pytest
 
 from ntkverify.device import ENV_VAR as DEVICE_ENV_VAR
 from ntkverify.device import cuda_available, resolve_device
+from ntkverify.distributions import DOMAINS
 from ntkverify.properties.subjects import CLAIMS
 from ntkverify.shell.profiles import load_profile
-from ntkverify.distributions import DOMAINS
 
 load_profile()
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from ntkverify.shell.cli import main
 from ntkverify.properties import all_properties, get_property
 from ntkverify.properties.listing import select
 from ntkverify.properties.subjects import SUBJECTS
 from ntkverify.registry import STATEMENTS, Kind
+from ntkverify.shell.cli import main
 from ntkverify.studies import Plan, all_studies, evaluate, exit_code, get_study, run_studies, run_study
 from ntkverify.studies.core import VERDICTS, register
 
