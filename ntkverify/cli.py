@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 from ntkverify.profiles import PROFILES
-from ntkverify.properties.subjects import CLAIMS, SUBJECTS
+from ntkverify.properties.subjects import SUBJECTS
+from ntkverify.reports import users_kernel
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
-from ntkverify.strategies.distributions import DOMAINS
 
 
 def _load_profile(name: str | None) -> str:
@@ -88,7 +88,8 @@ def _run(args) -> int:
     props = select(args.property, args.kind)
     if not props:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    pairs = builtin_pairs(props)
+    subject = users_kernel.subject_from_args(args)  # a kernel that cannot be checked: exit 2, nothing written
+    pairs = builtin_pairs(props) if subject is None else users_kernel.pairs_for(props, subject)
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
     with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
         writable_folder(args.output, "--output")
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
     run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
     run.add_argument("--kind", action="append", choices=("DET", "PROB", "CONJ"), help="property kind (repeatable)")
+    users_kernel.add_arguments(run, positional=False)
     executor_arguments(run)
     run.set_defaults(func=_run)
 
@@ -155,23 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
         "n×d float64 torch tensor to the n×n kernel matrix.",
         epilog=HELP,
     )
-    check.add_argument("kernel", metavar="MODULE:CALLABLE")
-    # validated by verify(), so that an unknown claim is a one-line usage error (exit 2) like the others
-    check.add_argument("--claim", default="relu-ntk", metavar="{" + ",".join(CLAIMS) + "}")
-    check.add_argument("--depth", type=int, default=None, help="number of weight matrices L")
-    check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
-    check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
+    users_kernel.add_arguments(check, positional=True)
     check.add_argument(
         "--property", action="append", help="run only this property (repeatable; a name that matches none is exit 2)"
     )
-    check.add_argument(
-        "--kernel-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="per-call time limit: a call that takes longer is a finding with its case (default: 60)",
-    )
-    check.add_argument("--domain", choices=DOMAINS, default="any", help="where the kernel is defined (default: any)")
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"

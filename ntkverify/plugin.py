@@ -26,7 +26,6 @@ It also adds:
 
 from __future__ import annotations
 
-import math
 import os
 
 import pytest
@@ -145,10 +144,6 @@ def pytest_generate_tests(metafunc):
 # Recording results
 
 
-def _number(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
-
-
 @pytest.fixture
 def ntk_record(request, record_property):
     """``ntk_record(result)``: JUnit properties of a property run and, when it failed and ``--ntk-report-dir``
@@ -157,6 +152,7 @@ def ntk_record(request, record_property):
     report_dir = request.config.getoption("ntk_report_dir", None)
 
     def record(result):
+        from ntkverify.reports.store import encode_number
         from ntkverify.reports.summary import margin_stats
 
         record_property(f"{_PREFIX}label", result.label)
@@ -164,7 +160,7 @@ def ntk_record(request, record_property):
         record_property(f"{_PREFIX}status", result.status)
         record_property(f"{_PREFIX}examples", result.examples)
         record_property(f"{_PREFIX}failures", result.failures)
-        record_property(f"{_PREFIX}tightest_margin", _number(result.tightest_margin))
+        record_property(f"{_PREFIX}tightest_margin", encode_number(result.tightest_margin))
         stats = margin_stats(result.margins)
         if stats["count"]:
             record_property(f"{_PREFIX}margin_p05", stats["p05"])

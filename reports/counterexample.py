@@ -46,11 +46,11 @@ from ntkverify.reports.minimise import Minimisation, minimise
 from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
     append_index,
+    decode_number,
     dumps,
-    jnum,
+    encode_number,
     staged_folder,
     timestamp,
-    unjnum,
     utc_now,
     write_bytes_atomic,
     write_text_atomic,
@@ -73,10 +73,10 @@ class ReplayError(InputError):
 def verdict_record(v: Verdict) -> dict[str, Any]:
     return {
         "holds": v.holds,
-        "observed": jnum(v.observed),
-        "bound": jnum(v.bound),
-        "margin": jnum(v.margin),
-        "tolerance": jnum(v.tolerance),
+        "observed": encode_number(v.observed),
+        "bound": encode_number(v.bound),
+        "margin": encode_number(v.margin),
+        "tolerance": encode_number(v.tolerance),
         "side": v.side,
         "notes": v.notes,
     }
@@ -85,10 +85,10 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
 def verdict_from_record(r: dict[str, Any]) -> Verdict:
     return Verdict(
         r["holds"],
-        unjnum(r["observed"]),
-        unjnum(r["bound"]),
-        unjnum(r["margin"]),
-        unjnum(r["tolerance"]),
+        decode_number(r["observed"]),
+        decode_number(r["bound"]),
+        decode_number(r["margin"]),
+        decode_number(r["tolerance"]),
         r["side"],
         r["notes"],
     )
@@ -195,15 +195,21 @@ def load_subject(record: dict[str, Any] | None) -> Subject | None:
 
 
 def environment() -> dict[str, Any]:
+    """Versions, platform and device of this process: the same block in every file a job writes."""
+    import hypothesis
+
     import ntkverify
 
+    device = default_device()
     return {
         "ntkverify": ntkverify.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
+        "hypothesis": hypothesis.__version__,
         "platform": platform.platform(),
-        "device": str(default_device()),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or None,
         "dtype": "float64",
     }
 
@@ -278,7 +284,7 @@ def _table(rows: list[list[Any]], fmt: str) -> list[str]:
     n = len(rows[0]) if rows else 0
     lines = ["| | " + " | ".join(str(j) for j in range(n)) + " |", "|---" * (n + 1) + "|"]
     for i, row in enumerate(rows):
-        lines.append(f"| **{i}** | " + " | ".join(_cell(unjnum(v), fmt) for v in row) + " |")
+        lines.append(f"| **{i}** | " + " | ".join(_cell(decode_number(v), fmt) for v in row) + " |")
     return lines
 
 
@@ -291,8 +297,8 @@ def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None
         lines += [f"- worst entry: {e['in_words']}", f"- the claimed diagonal: {e['diagonal']}"]
     if accuracy is not None:
         parts = [
-            f"{name.replace('_', '-')} {unjnum(accuracy[name]['relative_error']):.2g} "
-            f"({unjnum(accuracy[name]['digits']):.1f} digits)"
+            f"{name.replace('_', '-')} {decode_number(accuracy[name]['relative_error']):.2g} "
+            f"({decode_number(accuracy[name]['digits']):.1f} digits)"
             for name in ("off_diagonal", "diagonal", "lambda_min")
         ]
         lines.append(
@@ -311,7 +317,7 @@ def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None
 
 
 def _verdict_lines(v: dict[str, Any], p: dict[str, Any], found: dict[str, Any]) -> list[str]:
-    observed, bound = unjnum(v["observed"]), unjnum(v["bound"])
+    observed, bound = decode_number(v["observed"]), decode_number(v["bound"])
     if observed != observed and bound != bound:  # NaN: the check could not be evaluated on the case
         return ["", "## Verdict", "", f"- the check could not be evaluated on this case: {v['notes']}"]
     return [
@@ -319,12 +325,12 @@ def _verdict_lines(v: dict[str, Any], p: dict[str, Any], found: dict[str, Any]) 
         "## Verdict",
         "",
         f"- observed: {_fmt(observed)} vs bound {_fmt(bound)} ({v['side']} bound)",
-        f"- normalised margin: {_fmt(unjnum(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
+        f"- normalised margin: {_fmt(decode_number(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
         "−tolerance)",
-        f"- tolerance used: {_fmt(unjnum(v['tolerance']))} — {p['tolerance_rule']}",
+        f"- tolerance used: {_fmt(decode_number(v['tolerance']))} — {p['tolerance_rule']}",
         f"- notes: {v['notes']}",
-        f"- as found: observed {_fmt(unjnum(found['verdict']['observed']))}, "
-        f"margin {_fmt(unjnum(found['verdict']['margin']))}",
+        f"- as found: observed {_fmt(decode_number(found['verdict']['observed']))}, "
+        f"margin {_fmt(decode_number(found['verdict']['margin']))}",
     ]
 
 
@@ -503,7 +509,7 @@ def write_report(
             "subject": None if subject is None else subject.name,
             "kind": prop.kind.value,
             "status": status,
-            "margin": jnum(verdict.margin),
+            "margin": encode_number(verdict.margin),
             "created": record["created"],
             "found_by": found_by,
         },

@@ -1,6 +1,7 @@
 """What got worse since the baseline night: the regression rules of the nightly job, on ``nightly.json`` documents.
 
-Both documents follow ``nightly.schema.json`` (schema version 1). Four kinds of regression:
+Both documents follow ``nightly.schema.json`` (schema version 2: a baseline of version 1 is upgraded when read).
+Four kinds of regression:
 
 ``new-failure``
     a property that fails tonight (``failed``, ``finding`` or ``error``) and did not fail in the baseline — or
@@ -34,6 +35,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ntkverify.reports.store import decode_number
+
 MARGIN_DROP = 0.25
 EXAMPLES_RATIO = 4.0
 BENCH_THRESHOLD = 0.25
@@ -56,21 +59,6 @@ class Regression:
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.name}: {self.before} -> {self.after} ({self.detail})"
-
-
-def encode_float(x: float | None) -> float | str | None:
-    """A float for strict JSON: ``"inf"``/``"-inf"`` for infinities, ``None`` for NaN or missing."""
-    if x is None or math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(x)
-
-
-def decode_float(v: float | str | None) -> float:
-    if v is None:
-        return math.nan
-    return float(v)  # float("inf") / float("-inf") read the encoded strings
 
 
 def clipped(margin: float) -> float:
@@ -108,8 +96,7 @@ def compare_properties(
         b_status = b["status"] if b else "absent"
         if p["status"] in FAILING:
             if b_status not in FAILING:
-                why = p.get("counterexample") or p.get("judgement") or p.get("error") or ""
-                regressions.append(Regression("new-failure", label, b_status, p["status"], why[:300]))
+                regressions.append(Regression("new-failure", label, b_status, p["status"], (p["detail"] or "")[:300]))
             else:
                 notes.append(f"still {p['status']}: {label}")
             continue
@@ -120,7 +107,7 @@ def compare_properties(
                 notes.append(f"new property: {label}")
             continue
         if p["status"] == "passed" and b_status == "passed":
-            old, new = decode_float(b["tightest_margin"]), decode_float(p["tightest_margin"])
+            old, new = decode_number(b["tightest_margin"]), decode_number(p["tightest_margin"])
             if math.isnan(old) or math.isnan(new):
                 continue
             drop = clipped(old) - clipped(new)
@@ -131,17 +118,9 @@ def compare_properties(
                         f"(more than {EXAMPLES_RATIO:g}x)"
                     )
                     continue
-                regressions.append(
-                    Regression(
-                        "margin-drop",
-                        label,
-                        _margin_text(old),
-                        _margin_text(new),
-                        f"clipped margin fell by {drop:.3g} > {margin_drop:g}; case: {p.get('tightest_case') or ''}"[
-                            :400
-                        ],
-                    )
-                )
+                case = (p["tightest"] or {}).get("case")
+                why = f"clipped margin fell by {drop:.3g} > {margin_drop:g}; case: {case}"[:400]
+                regressions.append(Regression("margin-drop", label, _margin_text(old), _margin_text(new), why))
     scope = current.get("selection", {})
     for label, b in before.items():
         if b["status"] not in RAN or not in_selection(b["property"], b["kind"], scope):
@@ -151,7 +130,7 @@ def compare_properties(
         if status not in RAN:
             detail = {
                 "absent": "no longer registered or no longer applies to this kernel",
-                "skipped": (p or {}).get("error") or "skipped",
+                "skipped": (p or {}).get("detail") or "skipped",
                 "not-reached": "not reached within the time budget",
             }.get(status, status)
             regressions.append(Regression("stopped-running", label, b["status"], status, detail))
