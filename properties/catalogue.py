@@ -18,7 +18,7 @@ from ntkverify.properties.cases import (
     near_degenerate_cases,
     scaled_kernel_cases,
 )
-from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
+from ntkverify.properties.core import SPECTRUM, Figure, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
 KERNELS = ("limiting-ntk", "nngp", "h-infinity", "standard-ntk", "user-kernel")  # every kernel subject
@@ -209,6 +209,7 @@ for prop in (
         check=_symmetry,
         tolerance_rule="entrywise float64 budget (docs/accuracy.md#budget)",
         **_COMMON,
+        figure=Figure.ASYMMETRY,
     ),
     Property(
         "psd",
@@ -227,6 +228,7 @@ for prop in (
         tolerance_rule="entry budget",
         applies=_has_reference,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
     ),
     Property(
         "reference-agreement",
@@ -237,6 +239,7 @@ for prop in (
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
+        figure=Figure.ENTRYWISE,
     ),
     Property(
         "lambda-min-agreement",
@@ -249,6 +252,7 @@ for prop in (
         strategy=near_degenerate_cases,
         tolerance_rule="‖B‖₂ of the entry budget B (docs/accuracy.md#budget) + both eigensolvers' 10·N·u·‖K‖₂",
         applies=_has_reference,
+        figure=Figure.SPECTRA,
     ),
     Property(
         "permutation-equivariance",
@@ -257,6 +261,7 @@ for prop in (
         check=_permutation,
         tolerance_rule="2 × entry budget",
         **_COMMON,
+        figure=Figure.ENTRYWISE,
     ),
     Property(
         "rotation-invariance",
@@ -266,6 +271,7 @@ for prop in (
         tolerance_rule="2 × entry budget",
         applies=_rotation_invariant,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
     ),
     Property(
         "scaling-homogeneity",
@@ -275,6 +281,7 @@ for prop in (
         tolerance_rule="8 × entry budget (both sides, scale 4)",
         applies=_homogeneous_everywhere,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
     ),
     Property(
         "degenerate-zero-eigenvalue",

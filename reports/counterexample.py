@@ -34,8 +34,9 @@ import numpy as np
 import torch
 
 from ntkverify.device import default_device
+from ntkverify.features import feature_matrices
 from ntkverify.properties.accuracy import AccuracyProfile
-from ntkverify.properties.core import Kind, Property, Verdict, get_property
+from ntkverify.properties.core import Figure, Kind, Property, Verdict, get_property
 from ntkverify.properties.runner import Counterexample, PropertyResult
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, Subject
 from ntkverify.reports import plots
@@ -222,43 +223,60 @@ def replay_command(path: Path) -> str:
 # Writing
 
 
-def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) -> np.ndarray | None:
-    """|K − partner| / entry budget for an agreement failure of a kernel subject: the partner is Kᵀ for the
-    symmetry check and the subject's reference kernel otherwise (the matrices the catalogue compares)."""
-    from ntkverify.properties.catalogue import entry_budget
-
-    if K is None or subject is None or not hasattr(case, "depth"):
-        return None
-    try:
-        if prop.name == "well-formed-symmetric" or not subject.claim.has_reference:
-            partner = K.T
-        else:
-            partner = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
-        return plots.entry_errors(K, partner, entry_budget(subject, case, partner))
-    except Exception:  # a plot must never hide the report; the spectrum is drawn instead
-        return None
-
-
-def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
-    """The reference kernel whose spectrum a λ_min comparison is drawn against (None for other properties)."""
-    if prop.name != "lambda-min-agreement" or subject is None or not hasattr(case, "depth"):
-        return None
-    try:
-        return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
-    except Exception:  # a plot must never hide the report
-        return None
-
-
-def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
-    """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
-    failure, the entrywise error ratios (else None)."""
+def case_kernel(case, subject) -> torch.Tensor | None:
+    """The case's kernel matrix (CPU float64), or None when its type has none."""
     try:
         K = adapter_for(case).kernel(case, subject)
     except UnsupportedCase:
-        K = None
-    K = None if K is None else K.detach().to("cpu", torch.float64)
-    differential = verdict is not None and plots.is_differential(verdict)
-    return K, _differential_errors(prop, subject, case, K) if differential else None
+        return None
+    return None if K is None else K.detach().to("cpu", torch.float64)
+
+
+def _reference(subject, case) -> torch.Tensor:
+    return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+
+
+def _network_layers(case, figure: Figure) -> list[np.ndarray]:
+    """Per hidden layer k of a network case: the eigenvalues of F_k F_kᵀ, or every quotient
+    ‖f_k(x_i) − f_k(x_j)‖ / (Π_{l≤k} ‖W_l‖₂ ‖x_i − x_j‖) over the pairs of distinct rows (the Lipschitz bound's
+    quotient, docs/statements.md#B7)."""
+    model = case.model()
+    F = [Fk.detach().cpu() for Fk in feature_matrices(model, case.X).F]
+    if figure is Figure.FEATURE_SPECTRA:
+        return [torch.linalg.eigvalsh(Fk @ Fk.T).numpy() for Fk in F[1:]]
+    dx = torch.cdist(F[0], F[0])
+    pairs = torch.triu(torch.ones_like(dx, dtype=torch.bool), diagonal=1) & (dx > 0)
+    layers, product = [], 1.0
+    for k in range(1, len(F)):
+        product *= float(torch.linalg.matrix_norm(model.weights[k - 1].detach().cpu(), ord=2))
+        layers.append((torch.cdist(F[k], F[k])[pairs] / (product * dx[pairs])).numpy())
+    return layers
+
+
+def case_figure(prop: Property, subject, case, K: torch.Tensor | None = None) -> plots.CaseFigure:
+    """What to draw for ``case`` of ``prop``, as the property declares (:class:`Figure`): its kernel and, for
+    an agreement check, the entrywise error over the allowance against the claim's reference kernel (Kᵀ for the
+    symmetry check); for λ_min agreement the reference kernel; for a network case, its layers' quotients or
+    feature spectra. Data that cannot be computed leave the spectrum of K (a plot never hides a report)."""
+    from ntkverify.properties.catalogue import entry_budget
+
+    figure = plots.CaseFigure(prop.figure, K=case_kernel(case, subject) if K is None else K)
+    try:
+        if prop.figure in (Figure.ENTRYWISE, Figure.ASYMMETRY) and figure.K is not None and subject is not None:
+            if prop.figure is Figure.ASYMMETRY:
+                partner = figure.K.T
+            elif subject.claim.has_reference:
+                partner = _reference(subject, case)
+            else:
+                return figure
+            figure.errors = plots.entry_errors(figure.K, partner, entry_budget(subject, case, partner))
+        elif prop.figure is Figure.SPECTRA and subject is not None:
+            figure.reference = _reference(subject, case)
+        elif prop.figure in (Figure.QUOTIENTS, Figure.FEATURE_SPECTRA):
+            figure.layers = _network_layers(case, prop.figure)
+    except Exception:  # a plot must never hide the report; the spectrum is drawn instead
+        pass
+    return figure
 
 
 def _npz(arrays: dict[str, np.ndarray], K: torch.Tensor | None) -> bytes:
@@ -455,7 +473,7 @@ def write_report(
         case_sha256 = None
         if adapter is not None:
             fields, arrays = encode_case(case)
-            K, _ = case_figure_data(prop, subject, case, None)
+            K = case_kernel(case, subject)
             npz = _npz(arrays, K)
             case_sha256 = sha256(npz)
             write_bytes_atomic(staging / FILES["case"], npz)
@@ -469,10 +487,7 @@ def write_report(
         else:
             case_record = {"type": None, "description": {"case": repr(case)}, "repr": repr(case), "arrays": []}
         title = f"{label}: observed {verdict.observed:.4g} vs bound {verdict.bound:.4g}"
-        _, errors = case_figure_data(prop, subject, case, verdict)
-        png = plots.case_plot(
-            K, verdict, title=title, errors=errors, note=verdict.notes, reference=_spectrum_partner(prop, subject, case)
-        )
+        png = plots.case_plot(case_figure(prop, subject, case, K), verdict, title=title, note=verdict.notes)
         write_bytes_atomic(staging / FILES["plot"], png)
         status = "finding" if prop.kind is Kind.CONJ else "failed"
         record = {

@@ -32,7 +32,7 @@ import numpy as np
 from ntkverify.properties.core import Kind
 from ntkverify.properties.runner import PropertyResult
 from ntkverify.reports import plots
-from ntkverify.reports.counterexample import case_figure_data, environment, verdict_record
+from ntkverify.reports.counterexample import case_figure, environment, verdict_record
 from ntkverify.reports.store import decode_number, dumps, encode_number, write_bytes_atomic, write_text_atomic
 
 SUMMARY_SCHEMA = "ntkverify-summary"
@@ -201,22 +201,20 @@ def _accuracy_lines(record: dict[str, Any]) -> list[str]:
 
 
 def entry_plot(entry: Entry) -> bytes | None:
-    """The PNG of one entry: its margin distribution and, for a DET/CONJ property, the tightest case found."""
+    """The PNG of one entry: its margin distribution and, for a DET/CONJ property, the tightest case found,
+    drawn as the property declares (:func:`ntkverify.reports.counterexample.case_figure`)."""
     r = entry.result
     if not r.margins and r.tightest_case is None:
         return None
     v = r.tightest_verdict
-    with_case = r.property.kind is not Kind.PROB and r.tightest_case is not None and v is not None
-    K = errors = None
-    if with_case:
+    figure = None
+    if r.property.kind is not Kind.PROB and r.tightest_case is not None and v is not None:
         try:
-            K, errors = case_figure_data(r.property, r.subject, r.tightest_case, v)
+            figure = case_figure(r.property, r.subject, r.tightest_case)
         except Exception:  # a kernel that cannot be drawn must not lose the run's summary
-            K = errors = None
+            figure = None
     title = r.label if v is None else f"{r.label}: tightest observed {v.observed:.4g} vs bound {v.bound:.4g}"
-    return plots.property_plot(
-        r.margins, r.tightest_margin, title=title, K=K, verdict=v, errors=errors, with_case=with_case
-    )
+    return plots.property_plot(r.margins, r.tightest_margin, title=title, figure=figure, verdict=v)
 
 
 def fmt_margin(value) -> str:
