@@ -12,9 +12,7 @@ on a fresh line. Files are written with the user's umask.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import xml.etree.ElementTree as ET
@@ -22,23 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from ntkverify.reports.nightly_compare import FAILING, clipped
-from ntkverify.reports.schema import load_schema, validator
+from ntkverify.reports.plots import figure_png
+from ntkverify.reports.schema import validator
 from ntkverify.reports.store import append_jsonl, decode_number, dumps, write_text_atomic
 from ntkverify.reports.summary import (
     attention_markdown,
     figures_html,
+    html_table,
+    img_tag,
+    markdown_table,
     page,
     properties_html,
     properties_markdown,
 )
 
 PLOTTED_PROPERTIES = 8  # margin trends drawn for at most this many properties (the most eventful ones)
+REGRESSION_COLUMNS = ("kind", "name", "before", "after", "detail")
+BENCHMARK_COLUMNS = ("benchmark", "min (s)", "median (s)", "rounds")
 HISTORY_VERSION = 2  # 2: a margin is encoded by encode_number ("nan" where version 1 wrote null)
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of ``nightly.json`` (draft 2020-12)."""
-    return load_schema("nightly")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -142,11 +141,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
     ]
     if cmp["regressions"]:
-        lines += ["| kind | name | before | after | detail |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {r['kind']} | `{r['name']}` | {r['before']} | {r['after']} | {r['detail'][:200]} |"
-            for r in cmp["regressions"]
-        ]
+        rows = [(r["kind"], f"`{r['name']}`", r["before"], r["after"], r["detail"][:200]) for r in cmp["regressions"]]
+        lines += markdown_table(REGRESSION_COLUMNS, rows)
     else:
         lines.append("None.")
     if cmp["notes"]:
@@ -158,15 +154,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
     bench = doc["benchmarks"]
     lines += [f"## Benchmarks ({bench['status']})", ""]
     if bench["results"]:
-        lines += [
-            f"Machine: {bench['machine']}",
-            "",
-            "| benchmark | min (s) | median (s) | rounds |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{b['fullname']}` | {b['min']:.4g} | {b['median']:.4g} | {b['rounds']} |" for b in bench["results"]
-        ]
+        rows = [(f"`{b['fullname']}`", f"{b['min']:.4g}", f"{b['median']:.4g}", b["rounds"]) for b in bench["results"]]
+        lines += [f"Machine: {bench['machine']}", ""] + markdown_table(BENCHMARK_COLUMNS, rows)
     elif bench.get("error"):
         lines += ["```", bench["error"][-1500:], "```"]
     return "\n".join(lines) + "\n"
@@ -217,15 +206,6 @@ def render_junit(doc: dict[str, Any]) -> str:
 # HTML with trend plots
 
 
-def _png(fig) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
 def eventful_properties(history: list[dict[str, Any]], limit: int = PLOTTED_PROPERTIES) -> list[str]:
     """Labels whose clipped margin moved most over the history (ties: the tightest tonight)."""
     if not history:
@@ -239,8 +219,8 @@ def eventful_properties(history: list[dict[str, Any]], limit: int = PLOTTED_PROP
     return sorted(spans, key=spans.get, reverse=True)[:limit]
 
 
-def trend_plots(history: list[dict[str, Any]]) -> str:
-    """One PNG (base64) of three panels over the nights: clipped tightest margins of the most eventful
+def trend_plots(history: list[dict[str, Any]]) -> bytes:
+    """One PNG of three panels over the nights: clipped tightest margins of the most eventful
     properties, failing and not-reached pair counts, and times (total, and each benchmark's min relative to its
     first night)."""
     from matplotlib.figure import Figure
@@ -279,11 +259,7 @@ def trend_plots(history: list[dict[str, Any]]) -> str:
     ax_t.legend(fontsize=7, loc="upper left")
     ax_t.set_xticks(x, [n["started"][:16].replace("T", " ") for n in history], rotation=45, ha="right", fontsize=7)
     ax_t.set_xlabel("night")
-    return _png(fig)
-
-
-def _cell(text) -> str:
-    return f"<td>{html.escape(str(text))}</td>"
+    return figure_png(fig)
 
 
 def render_html(doc: dict[str, Any], history: list[dict[str, Any]], images: dict[str, bytes], folder: Path) -> str:
@@ -301,12 +277,8 @@ def render_html(doc: dict[str, Any], history: list[dict[str, Any]], images: dict
         "<h2>Regressions</h2>",
     ]
     if cmp["regressions"]:
-        parts.append("<table><tr><th>kind</th><th>name</th><th>before</th><th>after</th><th>detail</th></tr>")
-        for r in cmp["regressions"]:
-            parts.append(
-                "<tr class='bad'>" + "".join(_cell(r[k]) for k in ("kind", "name", "before", "after", "detail"))
-            )
-        parts.append("</table>")
+        rows = [[e(r[k]) for k in ("kind", "name", "before", "after", "detail")] for r in cmp["regressions"]]
+        parts.append(html_table(REGRESSION_COLUMNS, rows, ["bad"] * len(rows)))
     else:
         parts.append("<p>None.</p>")
     if cmp["notes"]:
@@ -318,20 +290,14 @@ def render_html(doc: dict[str, Any], history: list[dict[str, Any]], images: dict
         )
     if history:
         parts.append(f"<h2>Trends over {len(history)} nights</h2>")
-        parts.append(f"<img alt='trend plots' src='data:image/png;base64,{trend_plots(history)}'>")
+        parts.append(img_tag(trend_plots(history), "trend plots"))
     properties = sorted(doc["properties"], key=_row_order)
     parts += ["<h2>Properties</h2>", properties_html(properties, folder), figures_html(properties, images)]
     bench = doc["benchmarks"]
     parts.append(f"<h2>Benchmarks ({e(bench['status'])})</h2>")
     if bench["results"]:
-        parts.append(f"<p>{e(bench['machine'])}</p><table><tr><th>benchmark</th><th>min (s)</th><th>median (s)</th>")
-        parts.append("<th>rounds</th></tr>")
-        for b in bench["results"]:
-            parts.append(
-                f"<tr>{_cell(b['fullname'])}{_cell(format(b['min'], '.4g'))}{_cell(format(b['median'], '.4g'))}"
-                f"{_cell(b['rounds'])}</tr>"
-            )
-        parts.append("</table>")
+        rows = [[e(b["fullname"]), f"{b['min']:.4g}", f"{b['median']:.4g}", b["rounds"]] for b in bench["results"]]
+        parts.append(f"<p>{e(bench['machine'])}</p>" + html_table(BENCHMARK_COLUMNS, rows))
     elif bench.get("error"):
         parts.append(f"<pre>{e(bench['error'][-1500:])}</pre>")
     env = ", ".join(f"{k} {v}" for k, v in doc["environment"].items())

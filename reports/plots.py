@@ -31,7 +31,8 @@ from ntkverify.properties.core import Figure, Verdict  # noqa: E402
 _DPI = 80
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
+    """The PNG bytes of a matplotlib figure (closed afterwards)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)  # layout="constrained" places everything: one draw, no tight bbox
     plt.close(fig)
@@ -164,7 +165,7 @@ def case_plot(figure: CaseFigure | None, verdict: Verdict | None, *, title: str,
     fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
     _draw_case(ax, fig, figure, verdict, note)
     fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def property_plot(
@@ -187,4 +188,4 @@ def property_plot(
         _draw_case(axes[0, 1], fig, figure, verdict, verdict.notes if verdict else "")
         axes[0, 1].set_title(f"tightest case: {figure.figure.name.lower().replace('_', ' ')}", fontsize=9)
     fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    return figure_png(fig)

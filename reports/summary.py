@@ -256,19 +256,31 @@ def attention_markdown(properties: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def markdown_table(headers: tuple[str, ...], rows) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+
+
+def html_table(headers: tuple[str, ...], rows, classes=None) -> str:
+    """A table of cells that are HTML already; ``classes``: one CSS class per row."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        f'<tr class="{cls}">' + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+        for row, cls in zip(rows, classes or [""] * len(rows))
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_COLUMNS = ("property", "kind", "subject", "status", "examples", "failures", "tightest margin", "time (s)")
+
+
+def _cells(p: dict[str, Any]) -> list:
+    return [p["property"], p["kind"], p["subject"] or "—", p["status"], p["examples"], p["failures"],
+            fmt_margin(p["tightest_margin"]), f"{p['elapsed_s']:.2f}"]  # fmt: skip
+
+
 def properties_markdown(properties: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        "## Properties",
-        "",
-        "| property | kind | subject | status | examples | failures | tightest margin | time (s) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for p in properties:
-        lines.append(
-            f"| {p['property']} | {p['kind']} | {p['subject'] or '—'} | {p['status']} | {p['examples']} | "
-            f"{p['failures']} | {fmt_margin(p['tightest_margin'])} | {p['elapsed_s']:.2f} |"
-        )
-    return lines + ["", MARGIN_NOTE, ""]
+    return ["## Properties", ""] + markdown_table(_COLUMNS, map(_cells, properties)) + ["", MARGIN_NOTE, ""]
 
 
 def render_markdown(record: dict[str, Any]) -> str:
@@ -303,7 +315,8 @@ details pre{white-space:pre-wrap;max-width:1100px}
 """
 
 
-def _img(png: bytes, alt: str) -> str:
+def img_tag(png: bytes, alt: str) -> str:
+    """An ``<img>`` with the PNG embedded (base64): the pages stay self-contained."""
     data = base64.b64encode(png).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
@@ -321,35 +334,21 @@ def properties_html(properties: list[dict[str, Any]], folder: Path) -> str:
     e = html.escape
     rows = []
     for p in properties:
+        cells = [e(str(c)) for c in _cells(p)]
+        cells[3] = f'<span class="{e(p["status"])}">{cells[3]}</span>'
         link = ""
         if p["report"] and (folder / p["report"] / "report.md").is_file():
             link = f'<a href="{e(p["report"])}/report.md">report</a>'
         what = f"<details><summary>detail</summary><pre>{e(p['detail'])}</pre></details>" if p["detail"] else ""
-        cells = (
-            e(p["property"]),
-            e(p["kind"]),
-            e(p["subject"] or "—"),
-            f'<span class="{e(p["status"])}">{e(p["status"])}</span>',
-            p["examples"],
-            p["failures"],
-            e(fmt_margin(p["tightest_margin"])),
-            f"{p['elapsed_s']:.2f}",
-            link + what,
-        )
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    return (
-        "<table><thead><tr><th>property</th><th>kind</th><th>subject</th><th>status</th><th>examples</th>"
-        "<th>failures</th><th>tightest margin</th><th>time (s)</th><th>counterexample</th></tr></thead><tbody>"
-        + "".join(rows)
-        + f"</tbody></table><p>{html.escape(MARGIN_NOTE)}</p>"
-    )
+        rows.append(cells + [link + what])
+    return html_table((*_COLUMNS, "counterexample"), rows) + f"<p>{html.escape(MARGIN_NOTE)}</p>"
 
 
 def figures_html(properties: list[dict[str, Any]], images: dict[str, bytes]) -> str:
     """The plots of the records that have one: margins and the tightest case, drawn as its property declares."""
     e = html.escape
     figures = [
-        f"<h3>{e(p['label'])}</h3><figure>{_img(images[p['label']], p['label'])}</figure>"
+        f"<h3>{e(p['label'])}</h3><figure>{img_tag(images[p['label']], p['label'])}</figure>"
         for p in properties
         if images.get(p["label"])
     ]
