@@ -78,18 +78,12 @@ def _set_device(device: str | None) -> None:
 
 def _run(args) -> int:
     from ntkverify.device import default_device
-    from ntkverify.properties.core import select
-    from ntkverify.properties.runner import builtin_pairs
     from ntkverify.reports import executor as executors
     from ntkverify.reports.job import run_pairs
 
     _set_device(args.device)
     profile = _load_profile(args.profile)
-    props = select(args.property, args.kind)
-    if not props:
-        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    subject = users_kernel.subject_from_args(args)  # a kernel that cannot be checked: exit 2, nothing written
-    pairs = builtin_pairs(props) if subject is None else users_kernel.pairs_for(props, subject)
+    pairs, _ = users_kernel.selected_pairs(args)  # a kernel that cannot be checked: exit 2, nothing written
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
     with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
         writable_folder(args.output, "--output")
@@ -144,9 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--device", choices=("cpu", "cuda"), default=None, help="sets NTKVERIFY_DEVICE")
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
-    run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
-    run.add_argument("--kind", action="append", choices=("DET", "PROB", "CONJ"), help="property kind (repeatable)")
-    users_kernel.add_arguments(run, positional=False)
+    users_kernel.add_selection_arguments(run)
     executor_arguments(run)
     run.set_defaults(func=_run)
 

@@ -84,7 +84,7 @@ from ntkverify.reports.exits import (
 from ntkverify.reports.job import RESULTS, Interrupted, Progress, collected, label_of, run_entries
 from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, in_selection
 from ntkverify.reports.schema import read_document
-from ntkverify.reports.store import write_text_atomic
+from ntkverify.reports.store import dumps, write_text_atomic
 from ntkverify.reports.summary import ATTENTION, Entry, entry_images, result_record
 
 SCHEMA = "ntkverify-nightly"
@@ -601,7 +601,7 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         raise KeyboardInterrupt(f"{interrupted or 'SIGINT'}; partial night written to {files['json']}")
     promoted = False
     if config.promote and config.baseline is not None and not regressions:
-        write_text_atomic(config.baseline, json.dumps(promoted_document(baseline, document), indent=1) + "\n")
+        write_text_atomic(config.baseline, dumps(promoted_document(baseline, document)))
         promoted = True
     return Night(document, files, promoted)
 
@@ -634,14 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="bound on the whole run")
     parser.add_argument("--max-examples", type=int, default=None, help="examples per property (default: profile's)")
-    parser.add_argument("--property", action="append", help="only properties whose name contains this (repeatable)")
-    parser.add_argument("--kind", action="append", choices=[k.value for k in Kind], help="only this kind (repeatable)")
     parser.add_argument("--benchmarks", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--benchmark-path", action="append", help="benchmark file or folder (default: benchmarks)")
     parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
     parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
     parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
-    users_kernel.add_arguments(parser, positional=False)
+    users_kernel.add_selection_arguments(parser)
     executors.add_arguments(parser)
     return parser
 
@@ -676,18 +674,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     from ntkverify.profiles import load_profile
-    from ntkverify.properties.core import select
-    from ntkverify.properties.runner import builtin_pairs
 
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    props = select(args.property, args.kind)
-    if not props:
-        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+    pairs, config.kernel = users_kernel.selected_pairs(args)  # a kernel that cannot be checked: exit 2 now
     checked_device(None)
-    subject = users_kernel.subject_from_args(args)  # a kernel that cannot be checked: exit 2 before the night
-    pairs = builtin_pairs(props) if subject is None else users_kernel.pairs_for(props, subject)
-    config.kernel = subject
     load_profile("nightly")
     databases.open_database(config.db)  # a Redis server is checked before the cluster starts
     with executors.from_arguments(args) as executor:

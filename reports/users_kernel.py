@@ -1,5 +1,6 @@
 """A user's kernel on the command line: the flags ``check``, ``run`` and ``nightly`` share (defined once here) and
-the (property, kernel) pairs they name, validated before any budget is spent (docs/pipeline.md#users-kernels).
+the (property, kernel) pairs ``run`` and ``nightly`` select with them, validated before any budget is spent
+(docs/pipeline.md#users-kernels).
 
 ``check`` takes the kernel as its positional ``MODULE:CALLABLE``; ``run`` and ``nightly`` take ``--kernel
 MODULE:CALLABLE`` and then search that kernel instead of the built-in ones, with every selected property that
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ntkverify.properties.core import Kind, select
+from ntkverify.properties.runner import builtin_pairs
 from ntkverify.properties.subjects import CLAIMS
 from ntkverify.properties.verify import DEFAULT_KERNEL_TIMEOUT, user_properties, user_subject
 from ntkverify.reports.exits import InputError
@@ -80,3 +83,20 @@ def pairs_for(properties: list, subject) -> list[tuple[Any, Any]]:
         names = ", ".join(sorted(p.name for p in applicable))
         raise InputError(f"no selected property applies to {subject}; choose from {names}")
     return chosen
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--property`` and ``--kind`` of ``run`` and ``nightly``, and ``--kernel`` with its claim flags."""
+    parser.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
+    parser.add_argument("--kind", action="append", choices=[k.value for k in Kind], help="property kind (repeatable)")
+    add_arguments(parser, positional=False)
+
+
+def selected_pairs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], Any]:
+    """The (property, subject) pairs ``args`` select — on the built-in kernels, or on ``--kernel`` — and the
+    user's kernel subject (None without ``--kernel``); a selection of nothing is a usage error."""
+    props = select(args.property, args.kind)
+    if not props:
+        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+    subject = subject_from_args(args)
+    return (builtin_pairs(props) if subject is None else pairs_for(props, subject)), subject
