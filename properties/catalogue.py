@@ -18,7 +18,7 @@ from ntkverify.properties.cases import (
     near_degenerate_cases,
     scaled_kernel_cases,
 )
-from ntkverify.properties.core import SPECTRUM, Figure, Kind, Property, Verdict, register
+from ntkverify.properties.core import SPECTRUM, Figure, Kind, MarginUnit, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
 KERNELS = ("limiting-ntk", "nngp", "h-infinity", "standard-ntk", "user-kernel")  # every kernel subject
@@ -210,6 +210,7 @@ for prop in (
         tolerance_rule="entrywise float64 budget (docs/accuracy.md#budget)",
         **_COMMON,
         figure=Figure.ASYMMETRY,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "psd",
@@ -229,6 +230,7 @@ for prop in (
         applies=_has_reference,
         **_COMMON,
         figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "reference-agreement",
@@ -240,6 +242,7 @@ for prop in (
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
         figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "lambda-min-agreement",
@@ -253,6 +256,7 @@ for prop in (
         tolerance_rule="‖B‖₂ of the entry budget B (docs/accuracy.md#budget) + both eigensolvers' 10·N·u·‖K‖₂",
         applies=_has_reference,
         figure=Figure.SPECTRA,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "permutation-equivariance",
@@ -262,6 +266,7 @@ for prop in (
         tolerance_rule="2 × entry budget",
         **_COMMON,
         figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "rotation-invariance",
@@ -272,6 +277,7 @@ for prop in (
         applies=_rotation_invariant,
         **_COMMON,
         figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "scaling-homogeneity",
@@ -282,6 +288,7 @@ for prop in (
         applies=_homogeneous_everywhere,
         **_COMMON,
         figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "degenerate-zero-eigenvalue",

@@ -167,6 +167,14 @@ class Figure(enum.Enum):
     MARGINS = "the margins alone: the case has no matrix worth drawing"
 
 
+class MarginUnit(enum.Enum):
+    """What a property's normalised margin measures; the nightly job compares margins of the two units by
+    different rules (docs/pipeline.md#margin-alarm)."""
+
+    SLACK = "the statement's slack over its scale: 0 at the bound, a drop means the search came closer to it"
+    ALLOWANCE = "the share of the rounding allowance left, 1 - max |error| / allowed: it moves with rounding luck"
+
+
 @dataclass(frozen=True)
 class Property:
     """A statement declared as data.
@@ -182,7 +190,8 @@ class Property:
     ``user-kernel`` is a subject) it checks that kernel in its place. Otherwise the property runs on every
     built-in kernel subject it names and on users' kernels. ``applies(subject)`` returns None when the property
     applies to that kernel subject, else the reason it does not. ``cost`` says how one example's time grows;
-    ``figure`` what a report draws for its tightest case or counterexample.
+    ``figure`` what a report draws for its tightest case or counterexample; ``margin_unit`` what its margin
+    measures (an agreement check's is the share of its rounding allowance left).
     """
 
     name: str
@@ -201,6 +210,7 @@ class Property:
     builds_kernel: bool = False
     cost: Cost = ENTRYWISE
     figure: Figure = Figure.SPECTRUM
+    margin_unit: MarginUnit = MarginUnit.SLACK
 
     def size_limits(self, budget: SearchBudget | None = None) -> SizeLimits:
         """The sizes this property draws under ``budget`` (default: the profile in force)."""

@@ -23,7 +23,7 @@ from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk
 from ntkverify.features import feature_matrices, lipschitz_lower_bound, lipschitz_scale, lipschitz_upper_bound
 from ntkverify.properties.cases import NetworkCase, network_cases
 from ntkverify.properties.catalogue import agreement
-from ntkverify.properties.core import EMPIRICAL, Figure, Kind, Property, Verdict, register
+from ntkverify.properties.core import EMPIRICAL, Figure, Kind, MarginUnit, Property, Verdict, register
 from ntkverify.strategies import get_distribution
 
 
@@ -91,6 +91,7 @@ for prop in (
         strategy=network_cases,
         cost=EMPIRICAL,
         tolerance_rule="Σ over methods of the empirical entry error (empirical.agreement_tolerance)",
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "wide-layer-sigma-min",

@@ -125,6 +125,7 @@ def result_record(entry: Entry, folder: Path | None = None) -> dict[str, Any]:
         "property": p.name,
         "subject": None if r.subject is None else r.subject.name,
         "kind": p.kind.value,
+        "margin_unit": p.margin_unit.name.lower(),
         "statement": p.statement,
         "citation": p.citation,
         "status": entry.status,
