@@ -34,7 +34,7 @@ from ntkverify.bounds import Data, Target
 from ntkverify.case import KernelCase, NetworkCase, WeightsCase
 from ntkverify.empirical import empirical_ntk
 from ntkverify.properties.cases import SMALL_LIMITS, kernel_cases, network_cases, with_degeneracy
-from ntkverify.properties.core import EMPIRICAL, SPECTRUM, Kind, Property, Verdict, register
+from ntkverify.properties.core import EMPIRICAL, SPECTRUM, Figure, Kind, Property, Verdict, register
 from ntkverify.properties.subjects import USER_KERNEL, KernelError, Subject
 from ntkverify.strategies import get_distribution
 
@@ -168,8 +168,19 @@ def _prob_trial(bound: bounds.Bound):
     return trial
 
 
+#: what a report draws for a case of a bound, by what kind of number the bound's quantity is
+FIGURES = {
+    bounds.Measure.EIGENVALUE: Figure.SPECTRUM,
+    bounds.Measure.FEATURE_EIGENVALUE: Figure.FEATURE_SPECTRA,
+    bounds.Measure.LIPSCHITZ_QUOTIENT: Figure.QUOTIENTS,
+    bounds.Measure.IDENTITY_DEFECT: Figure.MARGINS,
+    bounds.Measure.DATA_STATISTIC: Figure.MARGINS,
+}
+
+
 def _property_of(bound: bounds.Bound, on_networks: bool) -> Property:
     common = dict(
+        figure=FIGURES[bound.measure],
         name=f"bound:{bound.name}" + ("@empirical" if on_networks and bound.target is Target.ANY_MATRIX else ""),
         statement=bound.statement,
         citation=str(bound.citation),

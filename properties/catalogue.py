@@ -14,7 +14,7 @@ import torch
 from ntkverify import spectra
 from ntkverify.case import KernelCase, degeneracy
 from ntkverify.properties.cases import degenerate_cases, near_degenerate_cases, scaled_kernel_cases
-from ntkverify.properties.core import SPECTRUM, Kind, Property, Verdict, register
+from ntkverify.properties.core import SPECTRUM, Figure, Kind, MarginUnit, Property, Verdict, register
 from ntkverify.properties.subjects import KernelError, Subject
 
 KERNELS = ("limiting-ntk", "nngp", "h-infinity", "standard-ntk", "user-kernel")  # every kernel subject
@@ -211,6 +211,8 @@ for prop in (
         check=_symmetry,
         tolerance_rule="entrywise float64 budget (docs/accuracy.md#budget)",
         **_COMMON,
+        figure=Figure.ASYMMETRY,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "psd",
@@ -229,6 +231,8 @@ for prop in (
         tolerance_rule="entry budget",
         applies=_has_reference,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "reference-agreement",
@@ -239,6 +243,8 @@ for prop in (
         applies=_has_reference,
         limits=("data whose squared norms underflow (‖x‖ < 1e-150) lose relative accuracy",),
         **_COMMON,
+        figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "lambda-min-agreement",
@@ -251,6 +257,8 @@ for prop in (
         strategy=near_degenerate_cases,
         tolerance_rule="‖B‖₂ of the entry budget B (docs/accuracy.md#budget) + both eigensolvers' 10·N·u·‖K‖₂",
         applies=_has_reference,
+        figure=Figure.SPECTRA,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "permutation-equivariance",
@@ -259,6 +267,8 @@ for prop in (
         check=_permutation,
         tolerance_rule="2 × entry budget",
         **_COMMON,
+        figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "rotation-invariance",
@@ -268,6 +278,8 @@ for prop in (
         tolerance_rule="2 × entry budget",
         applies=_rotation_invariant,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "scaling-homogeneity",
@@ -277,6 +289,8 @@ for prop in (
         tolerance_rule="8 × entry budget (both sides, scale 4)",
         applies=_homogeneous_everywhere,
         **_COMMON,
+        figure=Figure.ENTRYWISE,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "degenerate-zero-eigenvalue",

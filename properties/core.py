@@ -21,6 +21,7 @@ per-example time budget (:class:`ntkverify.properties.budget.SearchBudget`) it c
 
 from __future__ import annotations
 
+import enum
 import inspect
 import math
 from collections.abc import Callable, Iterable
@@ -159,6 +160,26 @@ class Verdict:
         }
 
 
+class Figure(enum.Enum):
+    """What a report draws for a case of a property (``ntkverify.reports.plots``), declared with the property."""
+
+    SPECTRUM = "the eigenvalues of the case's kernel matrix against the bound"
+    SPECTRA = "the eigenvalues of the kernel beside those of its reference kernel"
+    ENTRYWISE = "the entrywise error against the reference kernel over its allowance, log scale"
+    ASYMMETRY = "the entrywise asymmetry |K - K^T| over its allowance, log scale"
+    QUOTIENTS = "per layer k, every quotient ||f_k(x) - f_k(y)|| / (prod_l ||W_l|| ||x - y||) against the bound"
+    FEATURE_SPECTRA = "the eigenvalues of each feature Gram matrix F_k F_k^T"
+    MARGINS = "the margins alone: the case has no matrix worth drawing"
+
+
+class MarginUnit(enum.Enum):
+    """What a property's normalised margin measures; the nightly job compares margins of the two units by
+    different rules (docs/pipeline.md#margin-alarm)."""
+
+    SLACK = "the statement's slack over its scale: 0 at the bound, a drop means the search came closer to it"
+    ALLOWANCE = "the share of the rounding allowance left, 1 - max |error| / allowed: it moves with rounding luck"
+
+
 @dataclass(frozen=True)
 class Property:
     """A statement declared as data.
@@ -173,7 +194,9 @@ class Property:
     kernel from each case and runs once on the built-in suite (subject ``None``); given a user's kernel (when
     ``user-kernel`` is a subject) it checks that kernel in its place. Otherwise the property runs on every
     built-in kernel subject it names and on users' kernels. ``applies(subject)`` returns None when the property
-    applies to that kernel subject, else the reason it does not. ``cost`` says how one example's time grows.
+    applies to that kernel subject, else the reason it does not. ``cost`` says how one example's time grows;
+    ``figure`` what a report draws for its tightest case or counterexample; ``margin_unit`` what its margin
+    measures (an agreement check's is the share of its rounding allowance left).
     """
 
     name: str
@@ -191,6 +214,8 @@ class Property:
     applies: Callable[[Any], str | None] = field(default=lambda subject: None)
     builds_kernel: bool = False
     cost: Cost = ENTRYWISE
+    figure: Figure = Figure.SPECTRUM
+    margin_unit: MarginUnit = MarginUnit.SLACK
 
     def size_limits(self, budget: SearchBudget | None = None) -> SizeLimits:
         """The sizes this property draws under ``budget`` (default: the profile in force)."""

@@ -32,7 +32,7 @@ from ntkverify.device import unit_roundoff
 from ntkverify.empirical import empirical_ntk
 from ntkverify.network import MLP
 from ntkverify.properties.catalogue import agreement, guard
-from ntkverify.properties.core import Kind, Property, Verdict, register
+from ntkverify.properties.core import Kind, MarginUnit, Property, Verdict, register
 from ntkverify.properties.subjects import USER_EMPIRICAL, KernelError, Subject, _as_matrix, _finite
 from ntkverify.properties.timeout import CallExpired, deadline
 from ntkverify.tolerances import EMP_ENTRY_FACTOR, gamma
@@ -213,6 +213,7 @@ for prop in (
         check=_agreement,
         tolerance_rule="2·10·D·P·u·√(K_ii K_jj) + data-scale floor (docs/accuracy.md#empirical)",
         **_COMMON,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "empirical-symmetric",
@@ -221,6 +222,7 @@ for prop in (
         check=_symmetric,
         tolerance_rule="the empirical entry budget",
         **_COMMON,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "empirical-psd",
@@ -237,6 +239,7 @@ for prop in (
         check=_permutation,
         tolerance_rule="2 × the empirical entry budget",
         **_COMMON,
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
 ):
     register(prop)

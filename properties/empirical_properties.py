@@ -24,7 +24,7 @@ from ntkverify.empirical import METHODS, agreement_tolerance, empirical_ntk
 from ntkverify.features import feature_matrices, lipschitz_lower_bound, lipschitz_scale, lipschitz_upper_bound
 from ntkverify.properties.cases import network_cases
 from ntkverify.properties.catalogue import agreement
-from ntkverify.properties.core import EMPIRICAL, Kind, Property, Verdict, register
+from ntkverify.properties.core import EMPIRICAL, Figure, Kind, MarginUnit, Property, Verdict, register
 from ntkverify.strategies import get_distribution
 
 
@@ -76,7 +76,10 @@ def _lipschitz_trial(subject, rng: np.random.Generator) -> Verdict:
     )
 
 
-_PROB = dict(kind=Kind.PROB, tolerance_rule="statistical: binomial test of the violation count against δ")
+# a trial draws its own network: a PROB property's tightest "case" is a trial's seed, drawn as its margins alone
+_PROB = dict(
+    kind=Kind.PROB, tolerance_rule="statistical: binomial test of the violation count against δ", figure=Figure.MARGINS
+)
 for prop in (
     Property(
         "empirical-methods-agree",
@@ -89,6 +92,7 @@ for prop in (
         strategy=network_cases,
         cost=EMPIRICAL,
         tolerance_rule="Σ over methods of the empirical entry error (empirical.agreement_tolerance)",
+        margin_unit=MarginUnit.ALLOWANCE,
     ),
     Property(
         "wide-layer-sigma-min",

@@ -127,6 +127,22 @@ class PropertyResult:
             f"{v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, margin {v.margin:.3g}\n  {v.notes}"
         )
 
+    def add_round(self, later: PropertyResult) -> None:
+        """Fold a later run of the same pair into this result: a budgeted search (the nightly job) runs in
+        rounds, each an independent search whose records are merged."""
+        self.examples += later.examples
+        self.failures += later.failures
+        self.margins += later.margins
+        self.elapsed += later.elapsed
+        self.reach = merge(self.reach, later.reach)
+        self.skipped = later.skipped or self.skipped
+        tighter = self.tightest_case is None or later.tightest_margin < self.tightest_margin
+        if later.tightest_case is not None and tighter:
+            self.tightest_margin, self.tightest_case = later.tightest_margin, later.tightest_case
+            self.tightest_verdict = later.tightest_verdict
+        self.counterexample = later.counterexample or self.counterexample
+        self.judgement = later.judgement or self.judgement
+
     def _record(self, case, verdict: Verdict) -> None:
         self.examples += 1
         self.reach = merge(self.reach, reach(case))

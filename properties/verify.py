@@ -46,6 +46,7 @@ __all__ = [
     "make_subject",
     "select_for",
     "user_properties",
+    "user_subject",
     "verify",
 ]
 
@@ -167,6 +168,26 @@ def make_subject(
     name = name or getattr(kernel_fn, "__name__", "kernel")
     kind = EmpiricalSubject if c.name == "empirical-ntk" else Subject
     return kind(name, kernel_fn, c, origin=origin, clock=CallClock(timeout))
+
+
+def user_subject(
+    spec: str,
+    claim: str = "relu-ntk",
+    *,
+    depth: int | None = None,
+    sigma_w: float | None = None,
+    sigma_b: float | None = None,
+    domain: str = "any",
+    timeout: float | None = DEFAULT_KERNEL_TIMEOUT,
+) -> Subject:
+    """The kernel ``spec`` (``MODULE:CALLABLE`` or ``path/to/file.py:CALLABLE``) with its claim, checked by a first
+    call: what ``run --kernel`` and ``nightly --kernel`` search. :class:`UsageError` when it cannot be checked."""
+    kernel_fn = load_callable(spec)
+    subject = make_subject(
+        kernel_fn, claim, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b, domain=domain, origin=spec, timeout=timeout
+    )
+    _probe(subject)
+    return subject
 
 
 def verify(

@@ -38,8 +38,9 @@ import torch
 from ntkverify.case import Case, KernelCase
 from ntkverify.device import default_device
 from ntkverify.distributions import ADVERSARIAL, DISTRIBUTIONS
+from ntkverify.features import feature_matrices
 from ntkverify.properties.accuracy import AccuracyProfile
-from ntkverify.properties.core import Kind, Property, Verdict, get_property
+from ntkverify.properties.core import Figure, Kind, Property, Verdict, get_property
 from ntkverify.properties.runner import Counterexample, PropertyResult
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS, Claim, KernelError, Subject
 from ntkverify.reports import plots
@@ -49,11 +50,11 @@ from ntkverify.reports.minimise import Minimisation, minimise
 from ntkverify.reports.schema import read_document
 from ntkverify.reports.store import (
     append_index,
+    decode_number,
     dumps,
-    jnum,
+    encode_number,
     staged_folder,
     timestamp,
-    unjnum,
     utc_now,
     write_bytes_atomic,
     write_text_atomic,
@@ -78,10 +79,10 @@ class ReplayError(InputError):
 def verdict_record(v: Verdict) -> dict[str, Any]:
     return {
         "holds": v.holds,
-        "observed": jnum(v.observed),
-        "bound": jnum(v.bound),
-        "margin": jnum(v.margin),
-        "tolerance": jnum(v.tolerance),
+        "observed": encode_number(v.observed),
+        "bound": encode_number(v.bound),
+        "margin": encode_number(v.margin),
+        "tolerance": encode_number(v.tolerance),
         "side": v.side,
         "notes": v.notes,
     }
@@ -90,10 +91,10 @@ def verdict_record(v: Verdict) -> dict[str, Any]:
 def verdict_from_record(r: dict[str, Any]) -> Verdict:
     return Verdict(
         r["holds"],
-        unjnum(r["observed"]),
-        unjnum(r["bound"]),
-        unjnum(r["margin"]),
-        unjnum(r["tolerance"]),
+        decode_number(r["observed"]),
+        decode_number(r["bound"]),
+        decode_number(r["margin"]),
+        decode_number(r["tolerance"]),
         r["side"],
         r["notes"],
     )
@@ -200,15 +201,21 @@ def load_subject(record: dict[str, Any] | None) -> Subject | None:
 
 
 def environment() -> dict[str, Any]:
+    """Versions, platform and device of this process: the same block in every file a job writes."""
+    import hypothesis
+
     import ntkverify
 
+    device = default_device()
     return {
         "ntkverify": ntkverify.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
+        "hypothesis": hypothesis.__version__,
         "platform": platform.platform(),
-        "device": str(default_device()),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or None,
         "dtype": "float64",
     }
 
@@ -219,33 +226,6 @@ def replay_command(path: Path) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Writing
-
-
-def _differential_errors(prop: Property, subject, case, K: torch.Tensor | None) -> np.ndarray | None:
-    """|K − partner| / entry budget for an agreement failure of a kernel subject: the partner is Kᵀ for the
-    symmetry check and the subject's reference kernel otherwise (the matrices the catalogue compares)."""
-    from ntkverify.properties.catalogue import entry_budget
-
-    if K is None or subject is None or not isinstance(case, KernelCase):
-        return None
-    try:
-        if prop.name == "well-formed-symmetric" or not subject.claim.has_reference:
-            partner = K.T
-        else:
-            partner = subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
-        return plots.entry_errors(K, partner, entry_budget(subject, case, partner))
-    except Exception:  # a plot must never hide the report; the spectrum is drawn instead
-        return None
-
-
-def _spectrum_partner(prop: Property, subject, case) -> torch.Tensor | None:
-    """The reference kernel whose spectrum a λ_min comparison is drawn against (None for other properties)."""
-    if prop.name != "lambda-min-agreement" or subject is None or not isinstance(case, KernelCase):
-        return None
-    try:
-        return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
-    except Exception:  # a plot must never hide the report
-        return None
 
 
 def case_kernel(subject, case) -> torch.Tensor | None:
@@ -259,12 +239,52 @@ def case_kernel(subject, case) -> torch.Tensor | None:
     return None if K is None else K.detach().to("cpu", torch.float64)
 
 
-def case_figure_data(prop: Property, subject, case, verdict: Verdict | None):
-    """``(K, errors)`` to draw a case: its kernel matrix (CPU float64, or None) and, for a differential
-    failure, the entrywise error ratios (else None)."""
-    K = case_kernel(subject, case)
-    differential = verdict is not None and plots.is_differential(verdict)
-    return K, _differential_errors(prop, subject, case, K) if differential else None
+def _reference(subject, case) -> torch.Tensor:
+    return subject.reference_kernel(case.X, subject.depth_for(case.depth)).cpu()
+
+
+def _network_layers(case, figure: Figure) -> list[np.ndarray]:
+    """Per hidden layer k of a network case: the eigenvalues of F_k F_kᵀ, or every quotient
+    ‖f_k(x_i) − f_k(x_j)‖ / (Π_{l≤k} ‖W_l‖₂ ‖x_i − x_j‖) over the pairs of distinct rows (the Lipschitz bound's
+    quotient, docs/statements.md#B7)."""
+    model = case.model()
+    F = [Fk.detach().cpu() for Fk in feature_matrices(model, case.X).F]
+    if figure is Figure.FEATURE_SPECTRA:
+        return [torch.linalg.eigvalsh(Fk @ Fk.T).numpy() for Fk in F[1:]]
+    dx = torch.cdist(F[0], F[0])
+    pairs = torch.triu(torch.ones_like(dx, dtype=torch.bool), diagonal=1) & (dx > 0)
+    layers, product = [], 1.0
+    for k in range(1, len(F)):
+        product *= float(torch.linalg.matrix_norm(model.weights[k - 1].detach().cpu(), ord=2))
+        layers.append((torch.cdist(F[k], F[k])[pairs] / (product * dx[pairs])).numpy())
+    return layers
+
+
+def case_figure(prop: Property, subject, case, K: torch.Tensor | None = None) -> plots.CaseFigure:
+    """What to draw for ``case`` of ``prop``, as the property declares (:class:`Figure`): its kernel and, for
+    an agreement check, the entrywise error over the allowance against the claim's reference kernel (Kᵀ for the
+    symmetry check); for λ_min agreement the reference kernel; for a network case, its layers' quotients or
+    feature spectra. Data that cannot be computed leave the spectrum of K (a plot never hides a report)."""
+    from ntkverify.properties.catalogue import entry_budget
+
+    figure = plots.CaseFigure(prop.figure, K=case_kernel(subject, case) if K is None else K)
+    try:
+        kernel_case = subject is not None and isinstance(case, KernelCase)
+        if prop.figure in (Figure.ENTRYWISE, Figure.ASYMMETRY) and figure.K is not None and kernel_case:
+            if prop.figure is Figure.ASYMMETRY:
+                partner = figure.K.T
+            elif subject.claim.has_reference:
+                partner = _reference(subject, case)
+            else:
+                return figure
+            figure.errors = plots.entry_errors(figure.K, partner, entry_budget(subject, case, partner))
+        elif prop.figure is Figure.SPECTRA and subject is not None and isinstance(case, KernelCase):
+            figure.reference = _reference(subject, case)
+        elif prop.figure in (Figure.QUOTIENTS, Figure.FEATURE_SPECTRA):
+            figure.layers = _network_layers(case, prop.figure)
+    except Exception:  # a plot must never hide the report; the spectrum is drawn instead
+        pass
+    return figure
 
 
 def _npz(arrays: dict[str, np.ndarray], K: torch.Tensor | None) -> bytes:
@@ -290,7 +310,7 @@ def _table(rows: list[list[Any]], fmt: str) -> list[str]:
     n = len(rows[0]) if rows else 0
     lines = ["| | " + " | ".join(str(j) for j in range(n)) + " |", "|---" * (n + 1) + "|"]
     for i, row in enumerate(rows):
-        lines.append(f"| **{i}** | " + " | ".join(_cell(unjnum(v), fmt) for v in row) + " |")
+        lines.append(f"| **{i}** | " + " | ".join(_cell(decode_number(v), fmt) for v in row) + " |")
     return lines
 
 
@@ -303,8 +323,8 @@ def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None
         lines += [f"- worst entry: {e['in_words']}", f"- the claimed diagonal: {e['diagonal']}"]
     if accuracy is not None:
         parts = [
-            f"{name.replace('_', '-')} {unjnum(accuracy[name]['relative_error']):.2g} "
-            f"({unjnum(accuracy[name]['digits']):.1f} digits)"
+            f"{name.replace('_', '-')} {decode_number(accuracy[name]['relative_error']):.2g} "
+            f"({decode_number(accuracy[name]['digits']):.1f} digits)"
             for name in ("off_diagonal", "diagonal", "lambda_min")
         ]
         lines.append(
@@ -323,7 +343,7 @@ def _explanation_lines(e: dict[str, Any] | None, accuracy: dict[str, Any] | None
 
 
 def _verdict_lines(v: dict[str, Any], p: dict[str, Any], found: dict[str, Any]) -> list[str]:
-    observed, bound = unjnum(v["observed"]), unjnum(v["bound"])
+    observed, bound = decode_number(v["observed"]), decode_number(v["bound"])
     if observed != observed and bound != bound:  # NaN: the check could not be evaluated on the case
         return ["", "## Verdict", "", f"- the check could not be evaluated on this case: {v['notes']}"]
     return [
@@ -331,12 +351,12 @@ def _verdict_lines(v: dict[str, Any], p: dict[str, Any], found: dict[str, Any]) 
         "## Verdict",
         "",
         f"- observed: {_fmt(observed)} vs bound {_fmt(bound)} ({v['side']} bound)",
-        f"- normalised margin: {_fmt(unjnum(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
+        f"- normalised margin: {_fmt(decode_number(v['margin']))} (≥ 0 holds; the check fails when the slack is below "
         "−tolerance)",
-        f"- tolerance used: {_fmt(unjnum(v['tolerance']))} — {p['tolerance_rule']}",
+        f"- tolerance used: {_fmt(decode_number(v['tolerance']))} — {p['tolerance_rule']}",
         f"- notes: {v['notes']}",
-        f"- as found: observed {_fmt(unjnum(found['verdict']['observed']))}, "
-        f"margin {_fmt(unjnum(found['verdict']['margin']))}",
+        f"- as found: observed {_fmt(decode_number(found['verdict']['observed']))}, "
+        f"margin {_fmt(decode_number(found['verdict']['margin']))}",
     ]
 
 
@@ -471,10 +491,7 @@ def write_report(
         else:
             case_record = {"type": None, "description": {"case": repr(case)}, "repr": repr(case), "arrays": []}
         title = f"{label}: observed {verdict.observed:.4g} vs bound {verdict.bound:.4g}"
-        _, errors = case_figure_data(prop, subject, case, verdict)
-        png = plots.case_plot(
-            K, verdict, title=title, errors=errors, note=verdict.notes, reference=_spectrum_partner(prop, subject, case)
-        )
+        png = plots.case_plot(case_figure(prop, subject, case, K), verdict, title=title, note=verdict.notes)
         write_bytes_atomic(staging / FILES["plot"], png)
         status = "finding" if prop.kind is Kind.CONJ else "failed"
         record = {
@@ -511,7 +528,7 @@ def write_report(
             "subject": None if subject is None else subject.name,
             "kind": prop.kind.value,
             "status": status,
-            "margin": jnum(verdict.margin),
+            "margin": encode_number(verdict.margin),
             "created": record["created"],
             "found_by": found_by,
         },

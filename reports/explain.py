@@ -17,13 +17,13 @@ import torch
 from ntkverify.case import KernelCase
 from ntkverify.properties.catalogue import entry_budget
 from ntkverify.properties.subjects import KernelError
-from ntkverify.reports.store import jnum
+from ntkverify.reports.store import encode_number
 
 FULL_MATRIX_MAX = 8
 
 
 def _matrix(A: torch.Tensor | None) -> list[list[Any]] | None:
-    return None if A is None else [[jnum(float(v)) for v in row] for row in A.tolist()]
+    return None if A is None else [[encode_number(float(v)) for v in row] for row in A.tolist()]
 
 
 def relative_errors(K: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -88,7 +88,7 @@ def explain_case(subject, case) -> dict[str, Any] | None:
         "K": _matrix(K) if full else None,
         "K_ref": _matrix(ref) if full else None,
         "relative_error": _matrix(relative_errors(K, ref)) if full else None,
-        "worst": {k: jnum(v) if isinstance(v, float) else v for k, v in worst.items()},
+        "worst": {k: encode_number(v) if isinstance(v, float) else v for k, v in worst.items()},
         "in_words": in_words(worst),
         "diagonal": subject.claim.diagonal_note(),
     }

@@ -1,10 +1,16 @@
-"""The main job, ``ntkverify run``: every registered property on the built-in kernels, one report folder.
+"""The one runner of every job (docs/pipeline.md) and the main job, ``ntkverify run``, on top of it.
 
-For each (property, subject) pair of :func:`ntkverify.properties.runner.builtin_pairs` it runs the property
-under the Hypothesis profile in force, shows progress, writes a counterexample report for each failure or
-finding (``<run>/counterexamples/``), appends the property's record to ``results.jsonl`` as soon as it has
-finished, and at the end writes ``summary.json``, ``summary.md`` and ``index.html``
-(:mod:`ntkverify.reports.summary`). The exit status follows :func:`ntkverify.reports.summary.exit_code`.
+:func:`run_entries` takes (property, subject) pairs and a *schedule* that runs them and yields each pair's
+:class:`~ntkverify.reports.summary.Entry` once it is final. For each it writes a counterexample folder for a
+failure or finding (``<folder>/counterexamples/``, replayable with ``ntkverify repro``), appends its record to
+``results.jsonl`` (:func:`ntkverify.reports.store.append_jsonl`: locked, one write) and shows progress. The run's
+schedule (:class:`EachOnce`) runs each pair once, here or on a Dask cluster; the nightly job's shares a time
+budget (:mod:`ntkverify.reports.nightly`).
+
+``ntkverify run`` (:func:`run_pairs`) runs the pairs of :func:`ntkverify.properties.runner.builtin_pairs` (or of
+a user's kernel) under the Hypothesis profile in force and at the end writes ``summary.json``, ``summary.md``
+and ``index.html`` (:mod:`ntkverify.reports.summary`). The exit status follows
+:func:`ntkverify.reports.summary.exit_code`.
 
 Nothing finished is lost: an interrupt (SIGINT, or SIGTERM under :func:`ntkverify.reports.exits.run_command`)
 while the properties run writes a *partial* summary of those that finished (without plots), listing those that
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,12 +46,16 @@ class Progress:
     """Property-by-property progress: on a terminal one status line rewritten in place while a property runs
     and kept when it ends; elsewhere (CI logs, pipes) one plain line per finished property."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None):
-        self.total, self.stream, self.done = total, stream or sys.stdout, 0
-        self.tty = self.stream.isatty() if tty is None else tty
+    def __init__(self, total: int, stream: TextIO | None = None, tty: bool | None = None, *, log=None):
+        """``log``: a function taking each finished line instead of a stream (the nightly job's log)."""
+        self.total, self.stream, self.done, self.log = total, stream or sys.stdout, 0, log
+        self.tty = log is None and (self.stream.isatty() if tty is None else tty)
         self.start = time.perf_counter()
 
     def _write(self, text: str) -> None:
+        if self.log is not None:
+            self.log(text.rstrip("\n"))
+            return
         self.stream.write(text)
         self.stream.flush()
 
@@ -76,6 +86,22 @@ def run_entry(prop, subject, runner: Callable[..., PropertyResult] = run_propert
         return Entry.from_exception(PropertyResult(prop, subject), exc)
 
 
+def label_of(prop, subject) -> str:
+    return prop.name if subject is None else f"{prop.name}[{subject.name}]"
+
+
+def collected(pair: tuple[Any, Any], outcome: Entry | Lost) -> Entry:
+    """An executor's entry, or for a pair it lost an entry with status ``error`` and the reason."""
+    if isinstance(outcome, Lost):
+        return Entry(PropertyResult(*pair), error=f"lost by the executor: {outcome.reason}")
+    return outcome
+
+
+Pairs = Sequence[tuple[Any, Any]]
+#: runs pairs and yields ``(index, entry)`` for each pair once its entry is final; ``begin(label)`` announces a pair
+Schedule = Callable[[Pairs, Callable[[str], None]], Iterator[tuple[int, Entry]]]
+
+
 @dataclass(frozen=True)
 class PairTask:
     """:func:`run_entry` on a Dask worker (``docs/distributed.md``). The executor runs it under this process's
@@ -86,6 +112,49 @@ class PairTask:
 
     def __call__(self, pair: tuple[Any, Any]) -> Entry:
         return run_entry(*pair, runner=self.runner)
+
+
+@dataclass(frozen=True)
+class EachOnce:
+    """The run's schedule: every pair once, in order, here or (with a distributed ``executor``) on its workers."""
+
+    runner: Callable[..., PropertyResult] = run_property
+    executor: Executor | None = None
+
+    def __call__(self, pairs: Pairs, begin: Callable[[str], None]) -> Iterator[tuple[int, Entry]]:
+        distributed = self.executor is not None and self.executor.distributed
+        remote = iter(self.executor.map(PairTask(self.runner), pairs)) if distributed else None
+        for index, pair in enumerate(pairs):
+            check_interrupt()
+            begin(label_of(*pair))
+            yield index, run_entry(*pair, self.runner) if remote is None else collected(pair, next(remote))
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interrupt while the pairs ran; ``finished`` holds the entries recorded before it, by pair index."""
+
+    def __init__(self, finished: dict[int, Entry], why: str = ""):
+        super().__init__(why)
+        self.finished = finished
+
+
+def run_entries(pairs: Pairs, schedule: Schedule, folder: Path, *, command: str, progress: Progress) -> list[Entry]:
+    """Run ``pairs`` by ``schedule`` and write each entry as it becomes final (module docstring): its
+    counterexample folder, then its line of ``results.jsonl``. Returns the entries in the order of ``pairs``;
+    an interrupt raises :class:`Interrupted` with those written so far."""
+    finished: dict[int, Entry] = {}
+    import_all()  # the same Hypothesis local constants here and on any worker
+    try:
+        for index, entry in schedule(pairs, progress.begin):
+            if entry.result.counterexample is not None and entry.report is None:
+                entry.report = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command).path
+            with interrupts_deferred():  # the record and the entry list agree, whenever an interrupt comes
+                append_jsonl(folder / RESULTS, result_record(entry, folder))
+                finished[index] = entry
+            progress.end(entry)
+    except KeyboardInterrupt as exc:
+        raise Interrupted(finished, str(exc)) from None
+    return [finished[i] for i in range(len(pairs))]
 
 
 @dataclass
@@ -100,7 +169,7 @@ class RunOutcome:
 
 
 def run_pairs(
-    pairs: list[tuple[Any, Any]],
+    pairs: Pairs,
     output: str | Path,
     *,
     profile: str,
@@ -116,27 +185,12 @@ def run_pairs(
     every file; a pair the executor lost is an entry with status ``error`` and the reason."""
     folder = new_run_folder(Path(output), "run")
     progress = Progress(len(pairs), stream, tty)
-    labels = [prop.name if subject is None else f"{prop.name}[{subject.name}]" for prop, subject in pairs]
-    entries: list[Entry] = []
     summary = dict(profile=profile, command=command)
-    import_all()  # the same Hypothesis local constants here and on any worker
     try:
-        remote = iter(executor.map(PairTask(runner), pairs)) if executor and executor.distributed else None
-        for (prop, subject), label in zip(pairs, labels):
-            check_interrupt()
-            progress.begin(label)
-            entry = run_entry(prop, subject, runner) if remote is None else next(remote)
-            if isinstance(entry, Lost):
-                entry = Entry(PropertyResult(prop, subject), error=f"lost by the executor: {entry.reason}")
-            if entry.result.counterexample is not None:
-                written = write_result_report(entry.result, folder / COUNTEREXAMPLES, found_by=command)
-                entry.report = written.path
-            with interrupts_deferred():  # the record and the entry list agree, whenever an interrupt comes
-                append_jsonl(folder / RESULTS, result_record(entry, folder))
-                entries.append(entry)
-            progress.end(entry)
-    except KeyboardInterrupt as exc:
-        not_run = labels[len(entries) :]
+        entries = run_entries(pairs, EachOnce(runner, executor), folder, command=command, progress=progress)
+    except Interrupted as exc:
+        entries = [exc.finished[i] for i in sorted(exc.finished)]
+        not_run = [label_of(*pair) for i, pair in enumerate(pairs) if i not in exc.finished]
         elapsed = time.perf_counter() - progress.start
         write_summary(folder, entries, elapsed=elapsed, plots_enabled=False, not_run=not_run, **summary)
         raise KeyboardInterrupt(

@@ -1,12 +1,17 @@
 """The nightly job: the suite under the ``nightly`` profile, within a time budget, compared with the last night.
 
-``ntkverify nightly`` (:func:`main`) runs every selected (property, kernel) pair of the built-in suite under the
-``nightly`` Hypothesis profile (random exploration, many examples; the device is the policy's,
+``ntkverify nightly`` (:func:`main`) runs every selected (property, kernel) pair of the built-in suite — or, with
+``--kernel MODULE:CALLABLE`` and its claim flags (:mod:`ntkverify.reports.users_kernel`), of a user's kernel —
+under the ``nightly`` Hypothesis profile (random exploration, many examples; the device is the policy's,
 :mod:`ntkverify.device`), with a persistent example database so that every stored failure is replayed first
-on the next night, then the pytest-benchmark benchmarks; it compares the night with a baseline (a previous
-``nightly.json``, rules in :mod:`ntkverify.reports.nightly_compare`), writes ``nightly.json``, ``nightly.md``,
-``nightly.junit.xml`` and ``nightly.html`` (:mod:`ntkverify.reports.nightly_output`), appends the night to
-``history.jsonl``, and exits under the contract of :mod:`ntkverify.reports.exits`: 1 on any regression, 0
+on the next night, then the pytest-benchmark benchmarks. The pairs run through the one runner of every job
+(:func:`ntkverify.reports.job.run_entries`, docs/pipeline.md) with this module's scheduler
+(:class:`TimeSlices`): every failure writes a counterexample folder under ``OUTPUT/counterexamples/`` that
+``ntkverify repro`` replays, and every finished pair a line of ``OUTPUT/results.jsonl``. The night is compared
+with a baseline (a previous ``nightly.json``, rules in :mod:`ntkverify.reports.nightly_compare`), written as
+``nightly.json``, ``nightly.md``, ``nightly.junit.xml`` and ``nightly.html`` (:mod:`ntkverify.reports.nightly_output`,
+with the result records and renderers of :mod:`ntkverify.reports.summary`), appended to ``history.jsonl``,
+and the command exits under the contract of :mod:`ntkverify.reports.exits`: 1 on any regression, 0
 otherwise, 2 on a usage or input error, 3 on an environment failure or an interrupt.
 
 Inputs and outputs are checked before the budget is spent (:func:`prepare`): numbers finite and in range, the
@@ -49,11 +54,10 @@ import fcntl
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +69,8 @@ from ntkverify.properties.core import Kind, Property
 from ntkverify.properties.runner import PropertyResult, run_property
 from ntkverify.reports import database as databases
 from ntkverify.reports import executor as executors
-from ntkverify.reports import nightly_output
+from ntkverify.reports import nightly_output, users_kernel
+from ntkverify.reports.counterexample import environment, subject_record
 from ntkverify.reports.exits import (
     HELP,
     EnvironmentFailure,
@@ -76,87 +81,20 @@ from ntkverify.reports.exits import (
     writable_file,
     writable_folder,
 )
-from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, encode_float, in_selection
+from ntkverify.reports.job import RESULTS, Interrupted, Progress, collected, label_of, run_entries
+from ntkverify.reports.nightly_compare import BENCH_THRESHOLD, MARGIN_DROP, compare, in_selection
 from ntkverify.reports.schema import read_document
-from ntkverify.reports.store import write_text_atomic
+from ntkverify.reports.store import dumps, write_text_atomic
+from ntkverify.reports.summary import ATTENTION, Entry, entry_images, result_record
 
 SCHEMA = "ntkverify-nightly"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: properties are the result records of every job (summary.result_record); reads 1
 PROBE_EXAMPLES = 5  # first round of a budgeted search: enough examples to measure the seconds per example
 ROUND_GROWTH = 4  # a round runs at most this many times the examples run so far
 SAFETY = 1.5  # rounds are sized for SAFETY x the measured seconds per example (later examples are larger)
 BENCH_SHARE = 0.2  # share of --time-budget given to the benchmarks when they run
-CASE_CHARS = 1000  # a case's repr is cut to this many characters in the JSON and the reports
 
 Log = Callable[[str], None]
-
-
-def label_of(prop: Property, subject) -> str:
-    return prop.name if subject is None else f"{prop.name}[{subject.name}]"
-
-
-@dataclass
-class PairRecord:
-    """One pair's night: the merged rounds of its search (or its trials), or why it did not run."""
-
-    prop: Property
-    subject: Any
-    status: str = "not-reached"  # passed | failed | finding | skipped | error | not-reached
-    examples: int = 0
-    failures: int = 0
-    tightest_margin: float = math.nan
-    tightest_case: str | None = None
-    counterexample: str | None = None
-    judgement: str | None = None
-    error: str | None = None
-    elapsed: float = 0.0
-    rounds: int = 0
-    done: bool = False  # no further round: failed, skipped, at its target or its strategy exhausted
-
-    @property
-    def label(self) -> str:
-        return label_of(self.prop, self.subject)
-
-    def merge(self, result: PropertyResult) -> None:
-        self.rounds += 1
-        self.examples += result.examples
-        self.failures += result.failures
-        self.elapsed += result.elapsed
-        if result.skipped:
-            self.status, self.error = "skipped", result.skipped
-            return
-        if result.tightest_case is not None and not result.tightest_margin >= self.tightest_margin:
-            self.tightest_margin = result.tightest_margin
-            self.tightest_case = repr(result.tightest_case)[:CASE_CHARS]
-        if result.judgement is not None:
-            self.judgement = str(result.judgement)
-        if result.counterexample is not None:
-            v = result.counterexample.verdict
-            self.counterexample = (
-                f"{result.counterexample.case!r}"[:CASE_CHARS]
-                + f" | observed {v.observed:.6g} vs bound {v.bound:.6g} ({v.side}), tolerance {v.tolerance:.3g}, "
-                f"margin {v.margin:.3g}; {v.notes}"
-            )
-        self.status = result.status
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "property": self.prop.name,
-            "subject": None if self.subject is None else self.subject.name,
-            "kind": self.prop.kind.value,
-            "citation": self.prop.citation,
-            "status": self.status,
-            "examples": self.examples,
-            "failures": self.failures,
-            "tightest_margin": encode_float(self.tightest_margin),
-            "tightest_case": self.tightest_case,
-            "counterexample": self.counterexample,
-            "judgement": self.judgement,
-            "error": self.error,
-            "elapsed_s": round(self.elapsed, 4),
-            "rounds": self.rounds,
-        }
 
 
 def examples_for_round(done: int, target: int, seconds: float, left: float) -> int:
@@ -170,40 +108,52 @@ def examples_for_round(done: int, target: int, seconds: float, left: float) -> i
     return max(0, min(target - done, ROUND_GROWTH * done, fit))
 
 
+def _add_round(entry: Entry, result: PropertyResult) -> None:
+    entry.result.add_round(result)
+    entry.rounds += 1
+
+
 def _advance(
-    record: PairRecord,
+    entry: Entry,
     *,
     base: Settings,
     database: ExampleDatabase | None,
     target: int,
     deadline: float | None,
     max_rounds: int | None = None,
-) -> None:
+) -> bool:
     """Run more rounds of a pair: until ``target`` examples, ``deadline`` (``time.perf_counter()``; ``None``:
     one round of ``target`` examples), a failure, an exhausted strategy or ``max_rounds``. PROB pairs run
     their trials once. An exception that is not a verdict (a bug in a property, a Hypothesis health error) is
-    recorded as status ``error``."""
-    prop, subject = record.prop, record.subject
+    recorded as status ``error``. Returns whether the pair is done (no further round would help)."""
+    prop, subject = entry.result.property, entry.result.subject
     rounds = 0
     check_interrupt()
     try:
         if prop.kind is Kind.PROB:
-            record.merge(run_property(prop, subject, settings=base))
-            record.done = True
-        while not record.done and (max_rounds is None or rounds < max_rounds):
+            _add_round(entry, run_property(prop, subject, settings=base))
+            return True
+        while max_rounds is None or rounds < max_rounds:
             check_interrupt()
             left = math.inf if deadline is None else deadline - time.perf_counter()
-            n = target if deadline is None else examples_for_round(record.examples, target, record.elapsed, left)
+            done = entry.result.examples
+            n = target if deadline is None else examples_for_round(done, target, entry.result.elapsed, left)
             if n < 1:
-                break
-            before = record.examples
-            record.merge(run_property(prop, subject, settings=Settings(base, max_examples=n, database=database)))
+                return False
+            _add_round(entry, run_property(prop, subject, settings=Settings(base, max_examples=n, database=database)))
             rounds += 1
             # done after a failure (or skip), at the target, or when Hypothesis ran short of the examples asked
             # (it exhausted the strategy's cases: more rounds would repeat them)
-            record.done = record.status != "passed" or record.examples >= target or record.examples - before < n
+            if entry.status != "passed" or entry.result.examples >= target or entry.result.examples - done < n:
+                return True
     except Exception as exc:  # noqa: BLE001 — one broken property must not end the night
-        record.status, record.error, record.done = "error", f"{type(exc).__name__}: {exc}"[:2000], True
+        entry.error = Entry.from_exception(entry.result, exc).error
+        return True
+    return False
+
+
+def _unreached(pair: tuple[Property, Any]) -> Entry:
+    return Entry(PropertyResult(*pair), rounds=0)
 
 
 @dataclass(frozen=True)
@@ -224,32 +174,82 @@ class NightSlice:
     workers: int
     ends_at: float | None = None
 
-    def __call__(self, item: tuple[int, tuple[Property, Any]]) -> PairRecord:
-        index, (prop, subject) = item
-        record = PairRecord(prop, subject)
+    def __call__(self, item: tuple[int, tuple[Property, Any]]) -> Entry:
+        index, pair = item
+        entry = _unreached(pair)
         run = dict(base=self.base, database=self.database, target=self.target)
         if self.ends_at is None:
-            _advance(record, deadline=None, **run)
-            return record
+            _advance(entry, deadline=None, **run)
+            return entry
         share = self.share(index, self.ends_at - time.time())
         if share > 0:
-            _advance(record, deadline=time.perf_counter() + share, **run)
-        return record
+            _advance(entry, deadline=time.perf_counter() + share, **run)
+        return entry
 
     def share(self, index: int, left: float) -> float:
         """Seconds for the ``index``-th pair when ``left`` seconds of the night are left (0: not reached)."""
         return max(0.0, min(left, left * self.workers / (self.pairs - index)))
 
 
-def _collected(pair: tuple[Property, Any], outcome) -> PairRecord:
-    """A slice's record, or for a slice the executor lost a record with status ``error`` and the reason."""
-    if isinstance(outcome, executors.Lost):
-        return PairRecord(*pair, status="error", error=f"lost by the executor: {outcome.reason}", done=True)
-    return outcome
+@dataclass
+class TimeSlices:
+    """The night's schedule for :func:`ntkverify.reports.job.run_entries` (module docstring): without a budget
+    each pair runs ``target`` examples in one round; with one, coverage comes first — every pair runs a probe
+    round (PROB pairs: their trials) in order — then the time left is shared by the pairs still searching, each
+    getting the time left over the number of pairs left. Pairs the budget did not reach are entries with no
+    round (status ``not-reached``). With a distributed ``executor`` each pair is one :class:`NightSlice` on its
+    workers. ``entries`` holds every pair's entry, finished or not (an interrupted night writes them)."""
+
+    base: Settings
+    database: ExampleDatabase | None
+    target: int
+    budget_s: float | None = None
+    executor: executors.Executor | None = None
+    log: Log = print
+    entries: list[Entry] = field(default_factory=list)
+
+    def __call__(self, pairs, begin: Callable[[str], None]) -> Iterator[tuple[int, Entry]]:
+        self.entries = [_unreached(pair) for pair in pairs]
+        run = dict(base=self.base, database=self.database, target=self.target)
+        if self.executor is not None and self.executor.distributed:
+            ends_at = None if self.budget_s is None else time.time() + self.budget_s
+            task = NightSlice(self.base, self.database, self.target, len(pairs), self.executor.workers, ends_at)
+            for i, outcome in enumerate(self.executor.map(task, enumerate(pairs))):
+                self.entries[i] = collected(pairs[i], outcome)
+                yield i, self.entries[i]
+            return
+        if self.budget_s is None:
+            for i, entry in enumerate(self.entries):
+                begin(entry.label)
+                _advance(entry, deadline=None, **run)
+                yield i, entry
+            return
+        deadline, searching, final = time.perf_counter() + self.budget_s, [], set()
+        for i, entry in enumerate(self.entries):
+            if time.perf_counter() >= deadline:
+                self.log(f"budget spent: {len(self.entries) - i} pairs not reached")
+                break
+            begin(entry.label)
+            if _advance(entry, deadline=deadline, max_rounds=1, **run):
+                final.add(i)
+                yield i, entry
+            else:
+                searching.append(i)
+        for k, i in enumerate(searching):
+            now = time.perf_counter()
+            if now < deadline:
+                begin(self.entries[i].label)
+                _advance(self.entries[i], deadline=now + (deadline - now) / (len(searching) - k), **run)
+            final.add(i)
+            yield i, self.entries[i]
+        for i, entry in enumerate(self.entries):
+            if i not in final:
+                yield i, entry
 
 
-def run_pairs(
+def search(
     pairs: Sequence[tuple[Property, Any]],
+    folder: Path,
     *,
     base: Settings,
     database: ExampleDatabase | None,
@@ -257,67 +257,25 @@ def run_pairs(
     max_examples: int | None = None,
     log: Log = print,
     executor: executors.Executor | None = None,
-) -> list[PairRecord]:
-    """Every pair, sharing ``budget_s`` seconds fairly (module docstring). Without a budget each pair runs its
-    ``max_examples`` (default: the profile's) in one round. With one, coverage comes first: every pair runs a
-    probe round (PROB pairs: their trials) in order; then the time left is shared by the pairs still
-    searching, each getting the time left over the number of pairs left. Pairs that the budget did not reach
-    keep status ``not-reached``. With a distributed ``executor`` each pair is one :class:`NightSlice` on its
-    workers."""
-    target = max_examples or base.max_examples
-    records = [PairRecord(prop, subject) for prop, subject in pairs]
-    run = dict(base=base, database=database, target=target)
-
-    def report(phase: str, i: int, r: PairRecord) -> None:
-        log(
-            f"[{phase} {i + 1}/{len(records)}] {r.label}: {r.status}, {r.examples} examples in {r.elapsed:.1f} s "
-            f"({r.rounds} rounds), tightest margin {r.tightest_margin:.3g}"
-        )
-
+    command: str = "ntkverify nightly",
+) -> list[Entry]:
+    """Every pair, sharing ``budget_s`` seconds fairly (:class:`TimeSlices`; without a budget each pair runs its
+    ``max_examples``, default the profile's), through the one runner: each failure's counterexample folder
+    under ``folder/counterexamples``, each entry's line in ``folder/results.jsonl``. An interrupt raises
+    :class:`NightInterrupted` with every pair's entry as far as it got."""
+    schedule = TimeSlices(base, database, max_examples or base.max_examples, budget_s, executor, log)
     try:
-        executors.import_all()  # the same Hypothesis local constants here and on any worker
-        if executor is not None and executor.distributed:
-            ends_at = None if budget_s is None else time.time() + budget_s
-            task = NightSlice(base, database, target, len(pairs), executor.workers, ends_at)
-            records = [_collected(p, outcome) for p, outcome in zip(pairs, executor.map(task, enumerate(pairs)))]
-            for i, r in enumerate(records):
-                report("slice", i, r)
-            return records
-        if budget_s is None:
-            for i, r in enumerate(records):
-                _advance(r, deadline=None, **run)
-                report("run", i, r)
-            return records
-        deadline = time.perf_counter() + budget_s
-        for i, r in enumerate(records):
-            if time.perf_counter() >= deadline:
-                log(f"budget spent: {len(records) - i} pairs not reached")
-                break
-            _advance(r, deadline=deadline, max_rounds=1, **run)
-            report("probe", i, r)
-        searching = [r for r in records if r.rounds and not r.done]
-        for i, r in enumerate(searching):
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-            _advance(r, deadline=now + (deadline - now) / (len(searching) - i), **run)
-            report("search", i, r)
-    except KeyboardInterrupt as exc:
-        raise NightInterrupted(records, str(exc)) from None
-    return records
+        return run_entries(pairs, schedule, Path(folder), command=command, progress=Progress(len(pairs), log=log))
+    except Interrupted as exc:
+        raise NightInterrupted(schedule.entries or [_unreached(pair) for pair in pairs], str(exc)) from None
 
 
 class NightInterrupted(KeyboardInterrupt):
-    """An interrupt while the pairs ran; ``records`` holds what had finished (module docstring)."""
+    """An interrupt while the pairs ran; ``entries`` holds every pair's entry as far as it got."""
 
-    def __init__(self, records: list[PairRecord], why: str = ""):
+    def __init__(self, entries: list[Entry], why: str = ""):
         super().__init__(why)
-        self.records = records
-
-
-def run_pair(prop: Property, subject, **kw) -> PairRecord:
-    """One pair (:func:`run_pairs` arguments)."""
-    return run_pairs([(prop, subject)], **kw)[0]
+        self.entries = entries
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -398,25 +356,6 @@ def benchmark_section(data: dict[str, Any]) -> dict[str, Any]:
 # The night
 
 
-def environment() -> dict[str, Any]:
-    import hypothesis
-    import torch
-
-    from ntkverify import __version__
-    from ntkverify.device import default_device
-
-    device = default_device()
-    return {
-        "ntkverify": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "hypothesis": hypothesis.__version__,
-        "platform": platform.platform(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or None,
-    }
-
-
 @dataclass
 class NightConfig:
     """Where a night writes and what it compares with (see :func:`main` for the command-line defaults)."""
@@ -432,6 +371,7 @@ class NightConfig:
     selection: dict[str, Any] = field(default_factory=lambda: {"properties": None, "kinds": None})
     margin_drop: float = MARGIN_DROP
     bench_threshold: float = BENCH_THRESHOLD
+    kernel: Any = None  # a user's kernel subject (--kernel): recorded in the document, null for the built-ins
 
 
 @dataclass
@@ -453,10 +393,37 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _record_v1(p: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 property entry as a result record: what it did not keep (statement, margin statistics, the
+    tightest verdict, the judgement's numbers) is empty; its text of what happened becomes ``detail``."""
+    status, error = p["status"], p["error"]
+    return {
+        **{k: p[k] for k in ("label", "property", "subject", "kind", "citation", "status", "examples", "failures")},
+        "statement": "",
+        "tightest_margin": p["tightest_margin"],
+        "margins": {"count": 0, "min": None, "p05": None, "median": None, "max": None},
+        "tightest": None if p["tightest_case"] is None else {"case": p["tightest_case"], "verdict": None},
+        "judgement": None,
+        "elapsed_s": p["elapsed_s"],
+        "skipped": error if status == "skipped" else None,
+        "error": error if status == "error" else None,
+        "report": None,
+        "rounds": p["rounds"],
+        "detail": p["counterexample"] or p["judgement"] or error,
+    }
+
+
+def upgrade_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 ``nightly.json`` (baselines written before the one pipeline) as version 2."""
+    return {**doc, "schema_version": SCHEMA_VERSION, "properties": [_record_v1(p) for p in doc["properties"]]}
+
+
 def load_document(path: Path) -> dict[str, Any]:
-    """A ``nightly.json`` document, checked to be JSON following ``nightly.schema.json``
-    (:class:`~ntkverify.reports.exits.InputError` naming the first problem otherwise)."""
-    return read_document(path, "nightly", schema=SCHEMA, version=SCHEMA_VERSION, what=f"baseline {path}")
+    """A ``nightly.json`` document (version 2, or 1 through :func:`upgrade_v1`), checked to be JSON following
+    ``nightly.schema.json`` (:class:`~ntkverify.reports.exits.InputError` naming the first problem otherwise)."""
+    return read_document(
+        path, "nightly", schema=SCHEMA, version=SCHEMA_VERSION, what=f"baseline {path}", upgrades={1: upgrade_v1}
+    )
 
 
 @dataclass
@@ -567,9 +534,11 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
     if prop_budget is not None and config.benchmarks is not None:
         prop_budget *= 1 - BENCH_SHARE
     interrupted = None
+    (config.output / RESULTS).unlink(missing_ok=True)  # tonight's records only
     try:
-        records = run_pairs(
+        entries = search(
             pairs,
+            config.output,
             base=base,
             database=database,
             budget_s=prop_budget,
@@ -578,7 +547,7 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
             executor=executor,
         )
     except NightInterrupted as exc:
-        records, interrupted = exc.records, exc
+        entries, interrupted = exc.entries, exc
     bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
     if config.benchmarks is not None and interrupted is None:
         left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
@@ -601,9 +570,10 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         "database": None if config.db is None else databases.describe(config.db),
         "environment": environment(),
         "selection": config.selection,
+        "kernel": None if config.kernel is None else subject_record(config.kernel),
         "partial": interrupted is not None,
-        "properties": [r.as_dict() for r in records],
-        "not_reached": [r.label for r in records if r.status == "not-reached"]
+        "properties": [result_record(e, config.output) for e in entries],
+        "not_reached": [e.label for e in entries if e.status == "not-reached"]
         + (["benchmarks"] if bench["status"] == "not-reached" else []),
         "benchmarks": bench,
     }
@@ -614,7 +584,7 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
     if interrupted is not None:  # pairs the interrupt kept from running did not stop running
         regressions = [r for r in regressions if not (r.kind == "stopped-running" and r.after == "not-reached")]
         notes.append(
-            f"PARTIAL: interrupted after {sum(r.rounds > 0 for r in records)} of {len(records)} pairs; "
+            f"PARTIAL: interrupted after {sum(e.rounds > 0 for e in entries)} of {len(entries)} pairs; "
             "not appended to the history, not promoted"
         )
     document["comparison"] = {
@@ -625,12 +595,13 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         "regressions": [r.as_dict() for r in regressions],
         "notes": notes + compare_notes,
     }
-    files = nightly_output.write_all(document, config.output, config.history, history=interrupted is None)
+    images = entry_images(entries, only=ATTENTION) if interrupted is None else {}
+    files = nightly_output.write_all(document, config.output, config.history, images, history=interrupted is None)
     if interrupted is not None:
         raise KeyboardInterrupt(f"{interrupted or 'SIGINT'}; partial night written to {files['json']}")
     promoted = False
     if config.promote and config.baseline is not None and not regressions:
-        write_text_atomic(config.baseline, json.dumps(promoted_document(baseline, document), indent=1) + "\n")
+        write_text_atomic(config.baseline, dumps(promoted_document(baseline, document)))
         promoted = True
     return Night(document, files, promoted)
 
@@ -663,13 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="bound on the whole run")
     parser.add_argument("--max-examples", type=int, default=None, help="examples per property (default: profile's)")
-    parser.add_argument("--property", action="append", help="only properties whose name contains this (repeatable)")
-    parser.add_argument("--kind", action="append", choices=[k.value for k in Kind], help="only this kind (repeatable)")
     parser.add_argument("--benchmarks", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--benchmark-path", action="append", help="benchmark file or folder (default: benchmarks)")
     parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
     parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
     parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
+    users_kernel.add_selection_arguments(parser)
     executors.add_arguments(parser)
     return parser
 
@@ -703,17 +673,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from ntkverify.properties.core import select
-    from ntkverify.properties.runner import builtin_pairs
-
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    props = select(args.property, args.kind)
-    if not props:
-        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+    pairs, config.kernel = users_kernel.selected_pairs(args)  # a kernel that cannot be checked: exit 2 now
     checked_device(None)
     Settings.load_profile("nightly")  # registered, with its budget, by the command line and the pytest plugin
-    pairs = builtin_pairs(props)
     databases.open_database(config.db)  # a Redis server is checked before the cluster starts
     with executors.from_arguments(args) as executor:
         night = run_night(pairs, config, base=Settings.get_profile("nightly"), executor=executor)

@@ -1,22 +1,35 @@
 """What got worse since the baseline night: the regression rules of the nightly job, on ``nightly.json`` documents.
 
-Both documents follow ``nightly.schema.json`` (schema version 1). Four kinds of regression:
+Both documents follow ``nightly.schema.json`` (schema version 2: a baseline of version 1 is upgraded when read).
+Four kinds of regression:
 
 ``new-failure``
     a property that fails tonight (``failed``, ``finding`` or ``error``) and did not fail in the baseline — or
     is new, or there is no baseline at all (an absent baseline is read as "everything passed before").
 ``margin-drop``
-    a property passing on both nights whose tightest normalised margin lost more than ``margin_drop`` (default
-    :data:`MARGIN_DROP`) of the unit interval, after clipping both margins to [0, 1]. Margins are normalised
-    (``Verdict.margin``: slack over scale, so 1 means "far from the bound", 0 "at the bound", and a passing
-    margin can be slightly negative within tolerance); clipping makes "above 1" (vacuous, or far) and "at the
-    bound up to rounding" compare as 1 and 0. A tightest margin is the minimum of a random search, so it moves
-    between nights without any change of code. Repeated unchanged random runs of the project's properties
-    moved it by at most 0.06: agreement checks (reference, rotation, permutation; 100 examples, six runs each)
-    stayed in 0.93–0.99, the bound checks within 1e-6 of 0, the binomial bounds (400 trials, five runs each)
-    within 0.48–0.54, 0.224–0.228 and ±3e-4. The default 0.25 is four times the largest spread seen. The
-    comparison is skipped when tonight ran more than :data:`EXAMPLES_RATIO` times the baseline's examples: the
-    minimum over many more examples is expected to be lower.
+    a property passing on both nights whose tightest normalised margin fell further than its unit's rule allows
+    (``margin_unit`` of the result record, declared by the property; docs/pipeline.md#margin-alarm). Margins are
+    clipped to [0, 1] first (``Verdict.margin``: 1 means "far from the bound", 0 "at the bound", and a passing
+    margin can be slightly negative within its rounding allowance; clipping makes "above 1" and "at the bound up
+    to rounding" compare as 1 and 0). A tightest margin is the minimum of a random search, so it moves between
+    nights without any change of code; each rule is set from that spread.
+
+    *Slack* margins (the bounds and every statement about the theory) are flagged when they fall by more than
+    ``margin_drop`` (default :data:`MARGIN_DROP`) of the unit interval. Repeated unchanged random runs moved them
+    by at most 0.06: the bound checks within 1e-6 of 0, the binomial bounds (400 trials, five runs each) within
+    0.48–0.54, 0.224–0.228 and ±3e-4; 0.25 is four times the largest spread seen.
+
+    *Allowance* margins (agreement checks: m = 1 − max |error|/allowed, the share of the derived float64
+    allowance left) measure rounding luck, not closeness to a bound: under the per-entry float64 budgets
+    ``reference-agreement``'s moves within 0.4–0.9 between unchanged nights, a spread no absolute drop can
+    absorb. Their rule compares the share of the allowance used, u = 1 − m, on a log scale: flagged when u grew
+    more than :data:`ALLOWANCE_GROWTH`-fold (1.6 decades, twice the 0.8 decades of u = 0.1…0.6 seen without a
+    change), with u floored at :data:`ALLOWANCE_FLOOR` (an entry that agreed exactly one night is not infinitely
+    better). A kernel that lost one and a half digits of accuracy while staying within its allowance is flagged;
+    one that left its allowance is a new failure.
+
+    Either comparison is skipped when tonight ran more than :data:`EXAMPLES_RATIO` times the baseline's
+    examples: the minimum over many more examples is expected to be lower.
 ``benchmark-slower``
     a benchmark whose minimum time (pytest-benchmark's ``stats.min``, the least noisy statistic of a run) grew
     by more than ``bench_threshold`` (default :data:`BENCH_THRESHOLD`, 25%) and by more than
@@ -34,7 +47,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ntkverify.reports.store import decode_number
+
 MARGIN_DROP = 0.25
+ALLOWANCE_GROWTH = 40.0
+ALLOWANCE_FLOOR = 0.01
 EXAMPLES_RATIO = 4.0
 BENCH_THRESHOLD = 0.25
 BENCH_FLOOR_S = 1e-3
@@ -58,21 +75,6 @@ class Regression:
         return f"{self.kind}: {self.name}: {self.before} -> {self.after} ({self.detail})"
 
 
-def encode_float(x: float | None) -> float | str | None:
-    """A float for strict JSON: ``"inf"``/``"-inf"`` for infinities, ``None`` for NaN or missing."""
-    if x is None or math.isnan(x):
-        return None
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(x)
-
-
-def decode_float(v: float | str | None) -> float:
-    if v is None:
-        return math.nan
-    return float(v)  # float("inf") / float("-inf") read the encoded strings
-
-
 def clipped(margin: float) -> float:
     """A normalised margin clipped to [0, 1] (NaN stays NaN)."""
     return margin if math.isnan(margin) else min(max(margin, 0.0), 1.0)
@@ -85,6 +87,19 @@ def in_selection(name: str, kind: str, selection: dict) -> bool:
     if names and not any(n == name or n in name for n in names):
         return False
     return not kinds or kind.upper() in {k.upper() for k in kinds}
+
+
+def margin_fell(unit: str, old: float, new: float, margin_drop: float = MARGIN_DROP) -> str | None:
+    """Why a margin's fall from ``old`` to ``new`` is a regression under the rule of its ``unit`` (``"slack"`` or
+    ``"allowance"``, module docstring), or None."""
+    if unit == "allowance":
+        before, after = (max(1 - clipped(m), ALLOWANCE_FLOOR) for m in (old, new))
+        growth = after / before
+        if growth > ALLOWANCE_GROWTH:
+            return f"share of the rounding allowance used grew {growth:.3g}-fold > {ALLOWANCE_GROWTH:g}"
+        return None
+    drop = clipped(old) - clipped(new)
+    return f"clipped margin fell by {drop:.3g} > {margin_drop:g}" if drop > margin_drop else None
 
 
 def _margin_text(m: float) -> str:
@@ -108,8 +123,7 @@ def compare_properties(
         b_status = b["status"] if b else "absent"
         if p["status"] in FAILING:
             if b_status not in FAILING:
-                why = p.get("counterexample") or p.get("judgement") or p.get("error") or ""
-                regressions.append(Regression("new-failure", label, b_status, p["status"], why[:300]))
+                regressions.append(Regression("new-failure", label, b_status, p["status"], (p["detail"] or "")[:300]))
             else:
                 notes.append(f"still {p['status']}: {label}")
             continue
@@ -120,28 +134,19 @@ def compare_properties(
                 notes.append(f"new property: {label}")
             continue
         if p["status"] == "passed" and b_status == "passed":
-            old, new = decode_float(b["tightest_margin"]), decode_float(p["tightest_margin"])
+            old, new = decode_number(b["tightest_margin"]), decode_number(p["tightest_margin"])
             if math.isnan(old) or math.isnan(new):
                 continue
-            drop = clipped(old) - clipped(new)
-            if drop > margin_drop:
+            fell = margin_fell(p.get("margin_unit", "slack"), old, new, margin_drop)
+            if fell:
                 if p["examples"] > EXAMPLES_RATIO * max(b["examples"], 1):
                     notes.append(
                         f"margin of {label} not compared: {p['examples']} examples tonight vs {b['examples']} "
                         f"(more than {EXAMPLES_RATIO:g}x)"
                     )
                     continue
-                regressions.append(
-                    Regression(
-                        "margin-drop",
-                        label,
-                        _margin_text(old),
-                        _margin_text(new),
-                        f"clipped margin fell by {drop:.3g} > {margin_drop:g}; case: {p.get('tightest_case') or ''}"[
-                            :400
-                        ],
-                    )
-                )
+                why = f"{fell}; case: {(p['tightest'] or {}).get('case')}"[:400]
+                regressions.append(Regression("margin-drop", label, _margin_text(old), _margin_text(new), why))
     scope = current.get("selection", {})
     for label, b in before.items():
         if b["status"] not in RAN or not in_selection(b["property"], b["kind"], scope):
@@ -151,7 +156,7 @@ def compare_properties(
         if status not in RAN:
             detail = {
                 "absent": "no longer registered or no longer applies to this kernel",
-                "skipped": (p or {}).get("error") or "skipped",
+                "skipped": (p or {}).get("detail") or "skipped",
                 "not-reached": "not reached within the time budget",
             }.get(status, status)
             regressions.append(Regression("stopped-running", label, b["status"], status, detail))

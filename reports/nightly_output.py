@@ -1,37 +1,43 @@
 """Files of the nightly job: ``nightly.json`` (schema ``nightly.schema.json``), ``nightly.md``, JUnit XML, the
-self-contained ``nightly.html`` with trend plots, and the ``history.jsonl`` they are drawn from.
+self-contained ``nightly.html`` with trend plots, and the ``history.jsonl`` they are drawn from. The pages are
+the run's (the result records, tables and plots of :mod:`ntkverify.reports.summary`) with the night's own
+sections: regressions, notes, pairs not reached, trends over the history, benchmarks.
 
-The history holds one JSON line per night (:func:`history_entry`, schema ``history.schema.json``). A night is
-appended with a single ``write`` on a descriptor opened with ``O_APPEND``, so concurrent or interrupted writers
-never interleave inside a line; a line cut short by an interrupted run, or any line that does not follow the
-schema (valid JSON of the wrong shape or types included), is skipped and reported on reading
-(:func:`scan_history`), and the next append starts on a fresh line. Files are written with the user's umask.
+The history holds one JSON line per night (:func:`history_entry`, schema ``history.schema.json``), appended by
+the one appender of every job (:func:`ntkverify.reports.store.append_jsonl`: locked, one ``O_APPEND`` write); a
+line cut short by an interrupted run, or any line that does not follow the schema (valid JSON of the wrong
+shape or types included), is skipped and reported on reading (:func:`scan_history`), and the next append starts
+on a fresh line. Files are written with the user's umask.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from ntkverify.reports.nightly_compare import FAILING, clipped, decode_float
-from ntkverify.reports.schema import load_schema
-from ntkverify.reports.store import write_text_atomic
+from ntkverify.reports.nightly_compare import FAILING, clipped
+from ntkverify.reports.plots import figure_png
+from ntkverify.reports.schema import validator
+from ntkverify.reports.store import append_jsonl, decode_number, dumps, write_text_atomic
+from ntkverify.reports.summary import (
+    attention_markdown,
+    figures_html,
+    html_table,
+    img_tag,
+    markdown_table,
+    page,
+    properties_html,
+    properties_markdown,
+)
 
 PLOTTED_PROPERTIES = 8  # margin trends drawn for at most this many properties (the most eventful ones)
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of ``nightly.json`` (draft 2020-12)."""
-    return load_schema("nightly")
+REGRESSION_COLUMNS = ("kind", "name", "before", "after", "detail")
+BENCHMARK_COLUMNS = ("benchmark", "min (s)", "median (s)", "rounds")
+HISTORY_VERSION = 2  # 2: a margin is encoded by encode_number ("nan" where version 1 wrote null)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -41,7 +47,7 @@ def schema() -> dict[str, Any]:
 def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
     """The compact record of one night kept in ``history.jsonl``."""
     return {
-        "schema_version": doc["schema_version"],
+        "schema_version": HISTORY_VERSION,
         "run_id": doc["run_id"],
         "started": doc["started"],
         "elapsed_s": doc["elapsed_s"],
@@ -59,32 +65,13 @@ def history_entry(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def append_history(path: Path, entry: dict[str, Any]) -> None:
-    """Append one line with a single ``O_APPEND`` write (module docstring)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(entry, separators=(",", ":"), allow_nan=False) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        size = os.fstat(fd).st_size
-        if size:
-            with open(path, "rb") as f:  # a previous run cut short left no newline: start a fresh line
-                f.seek(size - 1)
-                if f.read(1) != b"\n":
-                    line = b"\n" + line
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def scan_history(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
     """``(nights, skipped)``: the nights of ``history.jsonl`` in order, and the numbers (from 1) of the non-empty
     lines skipped because they are not JSON objects following ``history.schema.json``."""
     path = Path(path)
     if not path.exists():
         return [], []
-    validator = jsonschema.Draft202012Validator(load_schema("history"))
+    history = validator("history")
     nights, skipped = [], []
     for number, line in enumerate(path.read_bytes().splitlines(), 1):
         if not line.strip():
@@ -94,7 +81,7 @@ def scan_history(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
         except ValueError:
             skipped.append(number)
             continue
-        if validator.is_valid(entry):
+        if history.is_valid(entry):
             nights.append(entry)
         else:
             skipped.append(number)
@@ -113,11 +100,6 @@ def skipped_note(path: Path, skipped: list[int]) -> str:
 
 # ---------------------------------------------------------------------------------------------------------
 # Text reports
-
-
-def _margin(v) -> str:
-    m = decode_float(v)
-    return "—" if math.isnan(m) else f"{m:.3g}"
 
 
 def _budget(seconds: float | None) -> str:
@@ -139,6 +121,11 @@ def headline(doc: dict[str, Any]) -> str:
     return f"{partial}{verdict} — {counts}; {doc['elapsed_s']:.0f} s"
 
 
+def _searched(doc: dict[str, Any]) -> str:
+    kernel = doc.get("kernel")
+    return "the built-in kernels" if kernel is None else f"the user's kernel {kernel['name']} ({kernel['origin']})"
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     cmp = doc["comparison"]
     lines = [
@@ -146,7 +133,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
         f"**{headline(doc)}**",
         "",
-        f"Baseline: {cmp['baseline_run_id'] or 'none'} ({cmp['baseline'] or 'not given'}). "
+        f"Searched {_searched(doc)}. Baseline: {cmp['baseline_run_id'] or 'none'} ({cmp['baseline'] or 'not given'}). "
         f"Device: {doc['environment']['device']}. Examples per property: {doc['profile']['max_examples']}; "
         f"time budget: {_budget(doc['time_budget_s'])}.",
         "",
@@ -154,47 +141,21 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
     ]
     if cmp["regressions"]:
-        lines += ["| kind | name | before | after | detail |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {r['kind']} | `{r['name']}` | {r['before']} | {r['after']} | {r['detail'][:200]} |"
-            for r in cmp["regressions"]
-        ]
+        rows = [(r["kind"], f"`{r['name']}`", r["before"], r["after"], r["detail"][:200]) for r in cmp["regressions"]]
+        lines += markdown_table(REGRESSION_COLUMNS, rows)
     else:
         lines.append("None.")
     if cmp["notes"]:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in cmp["notes"]]
     if doc["not_reached"]:
         lines += ["", "## Not reached within the time budget", ""] + [f"- `{x}`" for x in doc["not_reached"]]
-    lines += [
-        "",
-        "## Properties",
-        "",
-        "| property | kind | status | examples | failures | tightest margin | time (s) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for p in sorted(doc["properties"], key=_row_order):
-        lines.append(
-            f"| `{p['label']}` | {p['kind']} | {p['status']} | {p['examples']} | {p['failures']} | "
-            f"{_margin(p['tightest_margin'])} | {p['elapsed_s']:.1f} |"
-        )
-    failing = [p for p in doc["properties"] if p["status"] in FAILING]
-    if failing:
-        lines += ["", "## Failures", ""]
-        for p in failing:
-            lines += [f"### `{p['label']}` ({p['status']})", "", p["citation"], ""]
-            lines += ["```", p["counterexample"] or p["judgement"] or p["error"] or "", "```", ""]
+    properties = sorted(doc["properties"], key=_row_order)
+    lines += [""] + attention_markdown(properties) + properties_markdown(properties)
     bench = doc["benchmarks"]
-    lines += ["", f"## Benchmarks ({bench['status']})", ""]
+    lines += [f"## Benchmarks ({bench['status']})", ""]
     if bench["results"]:
-        lines += [
-            f"Machine: {bench['machine']}",
-            "",
-            "| benchmark | min (s) | median (s) | rounds |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{b['fullname']}` | {b['min']:.4g} | {b['median']:.4g} | {b['rounds']} |" for b in bench["results"]
-        ]
+        rows = [(f"`{b['fullname']}`", f"{b['min']:.4g}", f"{b['median']:.4g}", b["rounds"]) for b in bench["results"]]
+        lines += [f"Machine: {bench['machine']}", ""] + markdown_table(BENCHMARK_COLUMNS, rows)
     elif bench.get("error"):
         lines += ["```", bench["error"][-1500:], "```"]
     return "\n".join(lines) + "\n"
@@ -202,7 +163,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
 
 def _row_order(p: dict[str, Any]) -> tuple:
     rank = {"error": 0, "failed": 1, "finding": 2, "not-reached": 3, "skipped": 4, "passed": 5}
-    m = decode_float(p["tightest_margin"])
+    m = decode_number(p["tightest_margin"])
     return (rank.get(p["status"], 9), math.inf if math.isnan(m) else m, p["label"])
 
 
@@ -228,13 +189,15 @@ def render_junit(doc: dict[str, Any]) -> str:
         ET.SubElement(case, "properties")
         for key in ("examples", "failures", "tightest_margin"):
             ET.SubElement(case[0], "property", name=key, value=str(p[key]))
-        text = p["counterexample"] or p["judgement"] or p["error"] or ""
+        text = p["detail"] or ""
+        if p["report"]:
+            text += f"\nreplay: ntkverify repro {p['report']}"
         if p["status"] in ("failed", "finding"):
             ET.SubElement(case, "failure", message=f"{p['status']}: {p['label']}").text = text
         elif p["status"] == "error":
             ET.SubElement(case, "error", message=(p["error"] or "")[:200]).text = text
         elif p["status"] in ("skipped", "not-reached"):
-            ET.SubElement(case, "skipped", message=p["error"] or p["status"])
+            ET.SubElement(case, "skipped", message=p["detail"] or p["status"])
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -243,30 +206,21 @@ def render_junit(doc: dict[str, Any]) -> str:
 # HTML with trend plots
 
 
-def _png(fig) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
 def eventful_properties(history: list[dict[str, Any]], limit: int = PLOTTED_PROPERTIES) -> list[str]:
     """Labels whose clipped margin moved most over the history (ties: the tightest tonight)."""
     if not history:
         return []
     spans = {}
     for label in history[-1]["properties"]:
-        values = [clipped(decode_float(n["properties"][label]["margin"])) for n in history if label in n["properties"]]
+        values = [clipped(decode_number(n["properties"][label]["margin"])) for n in history if label in n["properties"]]
         values = [v for v in values if not math.isnan(v)]
         if values:
             spans[label] = (max(values) - min(values), -values[-1])
     return sorted(spans, key=spans.get, reverse=True)[:limit]
 
 
-def trend_plots(history: list[dict[str, Any]]) -> str:
-    """One PNG (base64) of three panels over the nights: clipped tightest margins of the most eventful
+def trend_plots(history: list[dict[str, Any]]) -> bytes:
+    """One PNG of three panels over the nights: clipped tightest margins of the most eventful
     properties, failing and not-reached pair counts, and times (total, and each benchmark's min relative to its
     first night)."""
     from matplotlib.figure import Figure
@@ -276,7 +230,7 @@ def trend_plots(history: list[dict[str, Any]]) -> str:
     x = list(range(len(history)))
     for label in eventful_properties(history):
         ys = [
-            clipped(decode_float(n["properties"][label]["margin"])) if label in n["properties"] else math.nan
+            clipped(decode_number(n["properties"][label]["margin"])) if label in n["properties"] else math.nan
             for n in history
         ]
         ax_m.plot(x, ys, marker="o", label=label)
@@ -305,40 +259,26 @@ def trend_plots(history: list[dict[str, Any]]) -> str:
     ax_t.legend(fontsize=7, loc="upper left")
     ax_t.set_xticks(x, [n["started"][:16].replace("T", " ") for n in history], rotation=45, ha="right", fontsize=7)
     ax_t.set_xlabel("night")
-    return _png(fig)
+    return figure_png(fig)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
-.bad{background:#fdd}.ok{background:#dfd}.warn{background:#ffd}.banner{font-size:1.4em;padding:.5em;margin:.5em 0}
-code{font-size:12px}details pre{white-space:pre-wrap;max-width:1100px}"""
-
-
-def _cell(text) -> str:
-    return f"<td>{html.escape(str(text))}</td>"
-
-
-def render_html(doc: dict[str, Any], history: list[dict[str, Any]]) -> str:
+def render_html(doc: dict[str, Any], history: list[dict[str, Any]], images: dict[str, bytes], folder: Path) -> str:
+    """The night's page: its own sections around the run's properties table and plots (``images``: the plots of
+    the pairs that need attention, by label; ``folder``: where the counterexample links point from)."""
     cmp = doc["comparison"]
     e = html.escape
     css = "bad" if cmp["regressions"] else "ok"
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>ntkverify nightly {e(doc['run_id'])}</title>",
-        f"<style>{_CSS}</style></head><body>",
         f"<h1>ntkverify nightly {e(doc['run_id'])}</h1>",
         f"<div class='banner {css}'>{e(headline(doc))}</div>",
-        f"<p>Baseline: {e(str(cmp['baseline_run_id'] or 'none'))}; device {e(doc['environment']['device'])}; "
-        f"{doc['profile']['max_examples']} examples per property; margin drop flagged above "
-        f"{cmp['margin_drop']:g}, benchmark slowdown above {cmp['bench_threshold']:.0%}.</p>",
+        f"<p>Searched {e(_searched(doc))}. Baseline: {e(str(cmp['baseline_run_id'] or 'none'))}; device "
+        f"{e(doc['environment']['device'])}; {doc['profile']['max_examples']} examples per property; margin drop "
+        f"flagged above {cmp['margin_drop']:g}, benchmark slowdown above {cmp['bench_threshold']:.0%}.</p>",
         "<h2>Regressions</h2>",
     ]
     if cmp["regressions"]:
-        parts.append("<table><tr><th>kind</th><th>name</th><th>before</th><th>after</th><th>detail</th></tr>")
-        for r in cmp["regressions"]:
-            parts.append(
-                "<tr class='bad'>" + "".join(_cell(r[k]) for k in ("kind", "name", "before", "after", "detail"))
-            )
-        parts.append("</table>")
+        rows = [[e(r[k]) for k in ("kind", "name", "before", "after", "detail")] for r in cmp["regressions"]]
+        parts.append(html_table(REGRESSION_COLUMNS, rows, ["bad"] * len(rows)))
     else:
         parts.append("<p>None.</p>")
     if cmp["notes"]:
@@ -350,51 +290,36 @@ def render_html(doc: dict[str, Any], history: list[dict[str, Any]]) -> str:
         )
     if history:
         parts.append(f"<h2>Trends over {len(history)} nights</h2>")
-        parts.append(f"<img alt='trend plots' src='data:image/png;base64,{trend_plots(history)}'>")
-    parts.append(
-        "<h2>Properties</h2><table><tr><th>property</th><th>kind</th><th>status</th><th>examples</th>"
-        "<th>failures</th><th>tightest margin</th><th>time (s)</th><th>case</th></tr>"
-    )
-    for p in sorted(doc["properties"], key=_row_order):
-        row = "bad" if p["status"] in FAILING else ("warn" if p["status"] == "not-reached" else "")
-        detail = p["counterexample"] or p["error"] or p["judgement"] or p["tightest_case"] or ""
-        parts.append(
-            f"<tr class='{row}'>"
-            + "".join(_cell(p[k]) for k in ("label", "kind", "status", "examples", "failures"))
-            + _cell(_margin(p["tightest_margin"]))
-            + _cell(f"{p['elapsed_s']:.1f}")
-            + f"<td><details><summary>case</summary><pre>{e(detail)}</pre></details></td></tr>"
-        )
-    parts.append("</table>")
+        parts.append(img_tag(trend_plots(history), "trend plots"))
+    properties = sorted(doc["properties"], key=_row_order)
+    parts += ["<h2>Properties</h2>", properties_html(properties, folder), figures_html(properties, images)]
     bench = doc["benchmarks"]
     parts.append(f"<h2>Benchmarks ({e(bench['status'])})</h2>")
     if bench["results"]:
-        parts.append(f"<p>{e(bench['machine'])}</p><table><tr><th>benchmark</th><th>min (s)</th><th>median (s)</th>")
-        parts.append("<th>rounds</th></tr>")
-        for b in bench["results"]:
-            parts.append(
-                f"<tr>{_cell(b['fullname'])}{_cell(format(b['min'], '.4g'))}{_cell(format(b['median'], '.4g'))}"
-                f"{_cell(b['rounds'])}</tr>"
-            )
-        parts.append("</table>")
+        rows = [[e(b["fullname"]), f"{b['min']:.4g}", f"{b['median']:.4g}", b["rounds"]] for b in bench["results"]]
+        parts.append(f"<p>{e(bench['machine'])}</p>" + html_table(BENCHMARK_COLUMNS, rows))
     elif bench.get("error"):
         parts.append(f"<pre>{e(bench['error'][-1500:])}</pre>")
     env = ", ".join(f"{k} {v}" for k, v in doc["environment"].items())
-    parts.append(f"<p><small>{e(env)}; schema {e(doc['schema'])} v{doc['schema_version']}</small></p></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append(f"<p><small>{e(env)}; schema {e(doc['schema'])} v{doc['schema_version']}</small></p>")
+    return page(f"ntkverify nightly {doc['run_id']}", "\n".join(parts))
 
 
-def write_all(doc: dict[str, Any], output: Path, history_path: Path, *, history: bool = True) -> dict[str, Path]:
+def write_all(
+    doc: dict[str, Any], output: Path, history_path: Path, images: dict[str, bytes], *, history: bool = True
+) -> dict[str, Path]:
     """Write ``nightly.json``, ``nightly.md`` and ``nightly.junit.xml``, append the night to the history (unless
-    ``history`` is false: a partial night), then write ``nightly.html`` with the trends of the whole history."""
+    ``history`` is false: a partial night), then write ``nightly.html`` with the trends of the whole history and
+    ``images`` (:func:`render_html`)."""
     output = Path(output)
     files = {
-        "json": write_text_atomic(output / "nightly.json", json.dumps(doc, indent=1, allow_nan=False) + "\n"),
+        "json": write_text_atomic(output / "nightly.json", dumps(doc)),
         "md": write_text_atomic(output / "nightly.md", render_markdown(doc)),
         "junit": write_text_atomic(output / "nightly.junit.xml", render_junit(doc)),
     }
     if history:
-        append_history(history_path, history_entry(doc))
+        append_jsonl(history_path, history_entry(doc))
     files["history"] = Path(history_path)
-    files["html"] = write_text_atomic(output / "nightly.html", render_html(doc, read_history(history_path)))
+    page_text = render_html(doc, read_history(history_path), images, output)
+    files["html"] = write_text_atomic(output / "nightly.html", page_text)
     return files

@@ -1,8 +1,10 @@
 """PNG plots of reports (matplotlib, Agg backend: no display needed).
 
-* :func:`case_plot` — a case against its property: the spectrum of K (sorted eigenvalues of its symmetric
-  part, ``eigvalsh``) with the verdict's bound and observed value drawn on it; for a differential failure
-  (an agreement verdict, see :func:`is_differential`) the entrywise error |A − B| / allowed as a heat map.
+* :func:`case_plot` — a case against its property, drawn as the property declares
+  (:class:`~ntkverify.properties.core.Figure`, carried with its data by :class:`CaseFigure`): the spectrum of K
+  (sorted eigenvalues of its symmetric part, ``eigvalsh``) with the verdict's bound and observed value, or beside
+  its reference's spectrum; the entrywise error |A − B| / allowed as a log-scale heat map for an agreement check;
+  per layer, the Lipschitz quotients against the bound; per layer, the eigenvalues of F_k F_kᵀ.
 * :func:`property_plot` — the distribution of a property's normalised margins, with the tightest one marked,
   next to its tightest case drawn as above.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+from dataclasses import dataclass, field
 
 import matplotlib
 
@@ -23,22 +26,30 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib import colors, ticker  # noqa: E402
 
-from ntkverify.properties.core import Verdict  # noqa: E402
+from ntkverify.properties.core import Figure, Verdict  # noqa: E402
 
 _DPI = 80
 
 
-def _png(fig) -> bytes:
+def figure_png(fig) -> bytes:
+    """The PNG bytes of a matplotlib figure (closed afterwards)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI)  # layout="constrained" places everything: one draw, no tight bbox
     plt.close(fig)
     return buf.getvalue()
 
 
-def is_differential(verdict: Verdict) -> bool:
-    """An agreement verdict of the catalogue: max_ij |A − B|_ij / allowed_ij against the bound 1, with the
-    worst entry named in its notes (``ntkverify.properties.catalogue.agreement``)."""
-    return verdict.side == "upper" and verdict.bound == 1.0 and "worst entry" in verdict.notes
+@dataclass
+class CaseFigure:
+    """What to draw for a case and its data: ``K`` (and ``reference``) for a spectrum, ``errors`` for an entrywise
+    heat map, ``layers`` (one array per layer k = 1, 2, …) for quotients or feature spectra. A figure whose data
+    could not be computed is drawn as the spectrum of ``K`` when there is one."""
+
+    figure: Figure
+    K: torch.Tensor | None = None
+    reference: torch.Tensor | None = None
+    errors: np.ndarray | None = None
+    layers: list[np.ndarray] = field(default_factory=list)
 
 
 def entry_errors(K: torch.Tensor, reference: torch.Tensor, allowed: torch.Tensor) -> np.ndarray:
@@ -102,13 +113,38 @@ def _heat(ax, fig, errors: np.ndarray) -> None:
     ax.set_ylabel("i")
 
 
-def _draw_case(ax, fig, K, verdict, errors, note, reference=None) -> None:
-    if errors is not None and errors.size:
-        _heat(ax, fig, errors)
-    elif K is not None and K.numel():
-        _spectrum(ax, K, verdict, reference)
+def _per_layer(ax, layers: list[np.ndarray], verdict: Verdict | None, *, ylabel: str, bound_line: bool) -> None:
+    """One column of points per layer k (log scale), with the verdict's bound and observed value when they are
+    quantities of the same kind (``bound_line``)."""
+    for k, values in enumerate(layers, start=1):
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size:
+            jitter = np.linspace(-0.2, 0.2, values.size) if values.size > 1 else np.zeros(1)
+            ax.plot(k + jitter, np.sort(values), ".", ms=3, alpha=0.6, color="tab:blue")
+    if bound_line and verdict is not None and math.isfinite(verdict.bound) and verdict.bound > 0:
+        ax.axhline(verdict.bound, color="tab:red", ls="--", label=f"bound ({verdict.side}) {verdict.bound:.4g}")
+        if math.isfinite(verdict.observed) and verdict.observed > 0:
+            ax.axhline(verdict.observed, color="tab:orange", ls=":", label=f"observed max {verdict.observed:.4g}")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_yscale("log")
+    ax.set_xticks(range(1, len(layers) + 1))
+    ax.set_xlabel("layer k")
+    ax.set_ylabel(ylabel)
+
+
+def _draw_case(ax, fig, figure: CaseFigure | None, verdict: Verdict | None, note: str) -> None:
+    kind = None if figure is None else figure.figure
+    if kind in (Figure.ENTRYWISE, Figure.ASYMMETRY) and figure.errors is not None and figure.errors.size:
+        _heat(ax, fig, figure.errors)
+    elif kind is Figure.QUOTIENTS and figure.layers:
+        _per_layer(ax, figure.layers, verdict, ylabel="‖f_k(x) − f_k(y)‖ / (Π‖W_l‖ ‖x − y‖)", bound_line=True)
+    elif kind is Figure.FEATURE_SPECTRA and figure.layers:
+        _per_layer(ax, figure.layers, None, ylabel="eigenvalues of F_k F_kᵀ (positive ones)", bound_line=False)
+    elif kind is not Figure.MARGINS and figure is not None and figure.K is not None and figure.K.numel():
+        reference = figure.reference if kind is Figure.SPECTRA else None
+        _spectrum(ax, figure.K, verdict, reference)
     else:
-        _text(ax, note or "no kernel matrix available for this case")
+        _text(ax, note or "no matrix to draw for this case")
 
 
 def _draw_margins(ax, margins: list[float], tightest: float) -> None:
@@ -124,21 +160,12 @@ def _draw_margins(ax, margins: list[float], tightest: float) -> None:
     ax.set_ylabel("examples")
 
 
-def case_plot(
-    K: torch.Tensor | None,
-    verdict: Verdict | None,
-    *,
-    title: str,
-    errors: np.ndarray | None = None,
-    note: str = "",
-    reference: torch.Tensor | None = None,
-) -> bytes:
-    """Spectrum of K with the bound (or, given ``errors``, the entrywise error heat map; given ``reference``,
-    both spectra) as PNG bytes."""
+def case_plot(figure: CaseFigure | None, verdict: Verdict | None, *, title: str, note: str = "") -> bytes:
+    """A case drawn as its property declares (module docstring), as PNG bytes."""
     fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
-    _draw_case(ax, fig, K, verdict, errors, note, reference)
+    _draw_case(ax, fig, figure, verdict, note)
     fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    return figure_png(fig)
 
 
 def property_plot(
@@ -146,20 +173,19 @@ def property_plot(
     tightest: float,
     *,
     title: str,
-    K: torch.Tensor | None = None,
+    figure: CaseFigure | None = None,
     verdict: Verdict | None = None,
-    errors: np.ndarray | None = None,
-    with_case: bool = False,
 ) -> bytes:
-    """One figure per property run: its margin distribution and, with ``with_case``, its tightest case drawn
-    as in :func:`case_plot` (one figure, one encoding: plots are a large share of a run's reporting time)."""
+    """One figure per property run: its margin distribution and, given ``figure``, its tightest case drawn as in
+    :func:`case_plot` (one figure, one encoding: plots are a large share of a run's reporting time)."""
+    with_case = figure is not None and figure.figure is not Figure.MARGINS
     fig, axes = plt.subplots(
         1, 2 if with_case else 1, figsize=(9.4 if with_case else 4.6, 3.2), squeeze=False, layout="constrained"
     )
     _draw_margins(axes[0, 0], margins, tightest)
     axes[0, 0].set_title("margins", fontsize=9)
     if with_case:
-        _draw_case(axes[0, 1], fig, K, verdict, errors, verdict.notes if verdict else "")
-        axes[0, 1].set_title("tightest case", fontsize=9)
+        _draw_case(axes[0, 1], fig, figure, verdict, verdict.notes if verdict else "")
+        axes[0, 1].set_title(f"tightest case: {figure.figure.name.lower().replace('_', ' ')}", fontsize=9)
     fig.suptitle(title, fontsize=9)
-    return _png(fig)
+    return figure_png(fig)

@@ -1,10 +1,13 @@
 """The JSON Schemas of the report files (``report.json``, ``summary.json``, ``nightly.json``, the lines of
 ``history.jsonl``), shipped next to this module and documented in ``SCHEMA.md``; ``repro`` and ``nightly``
-validate their inputs with them (``jsonschema``)."""
+validate their inputs with them (``jsonschema``). A schema may refer to another's definitions by its ``$id``
+(``nightly.json`` lists the result records of ``summary.json``); :func:`read_document` reads older versions of a
+document through the upgrades it is given."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -29,11 +32,19 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
+@cache
+def validator(name: str):
+    """A validator of the schema ``name`` that resolves references to the other schemas by their ``$id``."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    resources = [(load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in SCHEMA_FILES]
+    return jsonschema.Draft202012Validator(load_schema(name), registry=Registry().with_resources(resources))
+
+
 def validate(record: dict[str, Any], name: str) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``record`` follows the schema ``name``."""
-    import jsonschema
-
-    jsonschema.Draft202012Validator(load_schema(name)).validate(record)
+    validator(name).validate(record)
 
 
 def read_document(
@@ -44,10 +55,12 @@ def read_document(
     version: int | tuple[int, ...],
     what: str,
     error: type[InputError] = InputError,
+    upgrades: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The JSON object in ``path``, checked to carry ``schema`` and ``version`` (or one of several versions still
-    read) and to follow the schema ``name``; otherwise ``error`` (a usage error) says what ``what`` (e.g.
-    "baseline PATH") is not."""
+    read as they are) and to follow the schema ``name``; otherwise ``error`` (a usage error) says what ``what``
+    (e.g. "baseline PATH") is not. ``upgrades`` maps an older version to the function that turns such a document
+    into the current version (checked after it)."""
     import jsonschema
 
     try:
@@ -56,9 +69,15 @@ def read_document(
         raise error(f"{what} is not readable JSON: {exc}") from None
     versions = version if isinstance(version, tuple) else (version,)
     found = (doc.get("schema"), doc.get("schema_version")) if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
-    if found not in [(schema, v) for v in versions]:
+    upgrade = (upgrades or {}).get(found[1]) if isinstance(found, tuple) and found[0] == schema else None
+    if found not in [(schema, v) for v in versions] and upgrade is None:
         wanted = "-or-".join(map(str, versions))
         raise error(f"{what} is not a version-{wanted} {schema} document (found {found})")
+    if upgrade is not None:
+        try:
+            doc = upgrade(doc)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise error(f"{what} does not follow its version-{found[1]} schema: {type(exc).__name__} {exc}") from None
     try:
         validate(doc, name)
     except jsonschema.ValidationError as exc:

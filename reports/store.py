@@ -42,8 +42,10 @@ def slug(text: str, limit: int = 60) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:limit] or "report"
 
 
-def jnum(value: float | int | None) -> float | int | str | None:
-    """A number for strict JSON: finite values as they are, ±inf and NaN as the strings "inf", "-inf", "nan"."""
+def encode_number(value: float | int | None) -> float | int | str | None:
+    """The one encoding of a number in the project's JSON files (strict JSON has no non-finite numbers): finite
+    values as they are, ±inf and NaN as the strings ``"inf"``, ``"-inf"``, ``"nan"``; ``None`` (no value) stays
+    ``null``. :func:`decode_number` reads it back, and the ``null`` older nightly files wrote for NaN."""
     if value is None or isinstance(value, (bool, int)):
         return value
     value = float(value)
@@ -52,8 +54,9 @@ def jnum(value: float | int | None) -> float | int | str | None:
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
-def unjnum(value) -> float:
-    return float(value) if value is not None else math.nan
+def decode_number(value: float | int | str | None) -> float:
+    """The float of :func:`encode_number`'s output (``null`` reads as NaN)."""
+    return math.nan if value is None else float(value)
 
 
 def dumps(record: Any) -> str:
@@ -128,12 +131,20 @@ def append_index(root: Path, record: dict[str, Any]) -> None:
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line to ``path`` (module docstring: O_APPEND + flock, one write)."""
+    """Append one JSON line to ``path`` (module docstring: O_APPEND + flock, one write). A line an interrupted
+    writer cut short (no final newline) is left to the reader to skip, and this one starts on a fresh line."""
     line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
+            size = os.fstat(fd).st_size
+            if size:
+                with open(path, "rb") as fh:
+                    fh.seek(size - 1)
+                    if fh.read(1) != b"\n":
+                        line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:

@@ -15,8 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from ntkverify.distributions import DOMAINS
-from ntkverify.properties.subjects import CLAIMS, SUBJECTS
+from ntkverify.properties.subjects import SUBJECTS
+from ntkverify.reports import users_kernel
 from ntkverify.reports.executor import add_arguments as executor_arguments
 from ntkverify.reports.exits import HELP, InputError, checked_device, run_command, writable_folder
 from ntkverify.shell.profiles import PROFILES, load_profile, register_profiles
@@ -76,17 +76,12 @@ def _set_device(device: str | None) -> None:
 
 def _run(args) -> int:
     from ntkverify.device import default_device
-    from ntkverify.properties.core import select
-    from ntkverify.properties.runner import builtin_pairs
     from ntkverify.reports import executor as executors
     from ntkverify.reports.job import run_pairs
 
     _set_device(args.device)
     profile = _load_profile(args.profile)
-    props = select(args.property, args.kind)
-    if not props:
-        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    pairs = builtin_pairs(props)
+    pairs, _ = users_kernel.selected_pairs(args)  # a kernel that cannot be checked: exit 2, nothing written
     command = "ntkverify run " + " ".join(shlex.quote(a) for a in args.argv)
     with executors.from_arguments(args) as executor:  # the scheduler is reached before anything is written
         writable_folder(args.output, "--output")
@@ -141,8 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--device", choices=("cpu", "cuda"), default=None, help="sets NTKVERIFY_DEVICE")
     run.add_argument("--output", default="ntk-reports", help="root of the report folders (default: ntk-reports)")
-    run.add_argument("--property", action="append", help="property name, exact or substring (repeatable)")
-    run.add_argument("--kind", action="append", choices=("DET", "PROB", "CONJ"), help="property kind (repeatable)")
+    users_kernel.add_selection_arguments(run)
     executor_arguments(run)
     run.set_defaults(func=_run)
 
@@ -153,23 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
         "n×d float64 torch tensor to the n×n kernel matrix.",
         epilog=HELP,
     )
-    check.add_argument("kernel", metavar="MODULE:CALLABLE")
-    # validated by verify(), so that an unknown claim is a one-line usage error (exit 2) like the others
-    check.add_argument("--claim", default="relu-ntk", metavar="{" + ",".join(CLAIMS) + "}")
-    check.add_argument("--depth", type=int, default=None, help="number of weight matrices L")
-    check.add_argument("--sigma-w", type=float, default=None, help="standard parameterisation weight std")
-    check.add_argument("--sigma-b", type=float, default=None, help="standard parameterisation bias std")
+    users_kernel.add_arguments(check, positional=True)
     check.add_argument(
         "--property", action="append", help="run only this property (repeatable; a name that matches none is exit 2)"
     )
-    check.add_argument(
-        "--kernel-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="per-call time limit: a call that takes longer is a finding with its case (default: 60)",
-    )
-    check.add_argument("--domain", choices=DOMAINS, default="any", help="where the kernel is defined (default: any)")
     check.add_argument("--profile", choices=PROFILES, default=None)
     check.add_argument(
         "--report-dir", default=None, help="where counterexample reports go (default: ntk-reports/check-<time>)"

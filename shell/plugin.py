@@ -26,7 +26,6 @@ It also adds:
 
 from __future__ import annotations
 
-import math
 import os
 
 import pytest
@@ -145,41 +144,38 @@ def pytest_generate_tests(metafunc):
 # Recording results
 
 
-def _number(value: float) -> float | str:
-    return value if math.isfinite(value) else str(value)
-
-
 @pytest.fixture
 def ntk_record(request, record_property):
-    """``ntk_record(result)``: JUnit properties of a property run and, when it failed and ``--ntk-report-dir``
-    is given, its counterexample report (path returned, also recorded as ``ntk_report``). A report that cannot
-    be written is recorded as ``ntk_report_error`` and never hides the counterexample itself."""
+    """``ntk_record(result)``: the result record of every job (``ntkverify.reports.summary.result_record``) as
+    JUnit properties (and, with ``--ntk-report-dir``, as a line of its ``results.jsonl``) and, when the property
+    failed, its counterexample report there (path returned, also recorded as ``ntk_report``). A report that
+    cannot be written is recorded as ``ntk_report_error`` and never hides the counterexample itself."""
     report_dir = request.config.getoption("ntk_report_dir", None)
 
     def record(result):
-        from ntkverify.reports.summary import margin_stats
+        from ntkverify.reports.job import RESULTS
+        from ntkverify.reports.store import append_jsonl
+        from ntkverify.reports.summary import Entry, result_record
 
-        record_property(f"{_PREFIX}label", result.label)
-        record_property(f"{_PREFIX}kind", result.property.kind.value)
-        record_property(f"{_PREFIX}status", result.status)
-        record_property(f"{_PREFIX}examples", result.examples)
-        record_property(f"{_PREFIX}failures", result.failures)
-        record_property(f"{_PREFIX}tightest_margin", _number(result.tightest_margin))
-        stats = margin_stats(result.margins)
-        if stats["count"]:
-            record_property(f"{_PREFIX}margin_p05", stats["p05"])
-            record_property(f"{_PREFIX}margin_median", stats["median"])
+        entry = Entry(result)
         if report_dir and result.counterexample is not None:
             from ntkverify.reports.counterexample import write_result_report
 
             try:
-                written = write_result_report(result, report_dir, found_by=f"pytest {request.node.nodeid}")
+                entry.report = write_result_report(result, report_dir, found_by=f"pytest {request.node.nodeid}").path
             except OSError as exc:
                 record_property(f"{_PREFIX}report_error", f"{type(exc).__name__}: {exc}")
-                return None
-            record_property(f"{_PREFIX}report", str(written.path))
-            return written.path
-        return None
+        line = result_record(entry)
+        for key in ("label", "kind", "status", "examples", "failures", "tightest_margin"):
+            record_property(f"{_PREFIX}{key}", line[key])
+        if line["margins"]["count"]:
+            record_property(f"{_PREFIX}margin_p05", line["margins"]["p05"])
+            record_property(f"{_PREFIX}margin_median", line["margins"]["median"])
+        if entry.report is not None:
+            record_property(f"{_PREFIX}report", str(entry.report))
+        if report_dir:
+            append_jsonl(os.path.join(report_dir, RESULTS), line)
+        return entry.report
 
     return record
 

@@ -58,6 +58,24 @@ def test_run_device_without_cuda_is_an_environment_failure(tmp_path, capsys):
     assert "CUDA" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_run_searches_a_users_kernel_with_the_claim_flags_of_check(tmp_path, capsys):
+    """``run --kernel`` takes the flags of ``check`` and runs the selected properties that apply to the claim; a
+    kernel or flag that cannot be used is a usage error before anything is written."""
+    source = tmp_path / "team.py"
+    source.write_text("from ntkverify import analytic\n\n\ndef good(X):\n    return analytic.limiting_ntk(X, 2)\n")
+    out = tmp_path / "out"
+    args = ["run", "--output", str(out), "--property", "diagonal-identity", "--property", "bound:gershgorin_lower"]
+    assert main([*args, "--kernel", f"{source}:good", "--depth", "2"]) == 0
+    summary = json.loads(next(out.glob("run-*/summary.json")).read_text())
+    assert {p["label"] for p in summary["properties"]} == {"diagonal-identity[good]", "bound:gershgorin_lower[good]"}
+    capsys.readouterr()
+    for bad in (["--depth", "2"], ["--kernel", f"{source}:good"], ["--kernel", f"{source}:missing", "--depth", "2"]):
+        assert main([*args[:2], str(tmp_path / "none"), *args[3:], *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "usage error" in err and "\n" not in err
+    assert not (tmp_path / "none").exists()
+
+
 def test_progress_on_a_terminal_rewrites_one_line(tmp_path):
     from ntkverify.properties.core import get_property
     from ntkverify.properties.runner import PropertyResult

@@ -30,6 +30,7 @@ from ntkverify.properties.runner import builtin_pairs
 from ntkverify.reports import database as databases
 from ntkverify.reports import executor as executors
 from ntkverify.reports import job, nightly
+from ntkverify.reports.summary import result_record
 from ntkverify.shell import cli
 from ntkverify.shell.profiles import BUDGETS, load_profile
 from ntkverify.studies import Plan, Point, Study, get_study, run_study
@@ -147,17 +148,17 @@ def test_a_worker_runs_under_the_clients_profile_and_budget(scheduler):
         assert executor.map(_profile_here, [0, 1]) == [("nightly", 1000, BUDGETS["nightly"])] * 2
 
 
-def test_night_on_the_cluster_gives_the_same_records(scheduler, one_thread):
+def test_night_on_the_cluster_gives_the_same_records(tmp_path, scheduler, one_thread):
     load_profile("dev")  # the dev sizes on both sides (each worker runs under this process's profile): seconds
     base = Settings(Settings.get_profile("nightly"), max_examples=10, derandomize=True, database=None)
     pairs = builtin_pairs(select(["diagonal-identity"]))
-    here = nightly.run_pairs(pairs, base=base, database=None, log=str)
+    here = nightly.search(pairs, tmp_path / "here", base=base, database=None, log=str)
     with executors.open_executor(scheduler=scheduler) as executor:
-        there = nightly.run_pairs(pairs, base=base, database=None, log=str, executor=executor)
+        there = nightly.search(pairs, tmp_path / "there", base=base, database=None, log=str, executor=executor)
         assert executor.accounting.count("done") == len(pairs)
 
-    def strip(records):
-        return [{k: v for k, v in r.as_dict().items() if k != "elapsed_s"} for r in records]
+    def strip(entries):
+        return [{k: v for k, v in result_record(e).items() if k != "elapsed_s"} for e in entries]
 
     assert strip(here) == strip(there) and all(r.status == "passed" for r in there)
 
@@ -170,7 +171,7 @@ def test_night_slice_gets_the_time_left_over_the_pairs_left():
     fast = integer_property("planted:fast", at_most(10**6))
     assert task((0, (fast, None))).status == "not-reached"  # started after the night's end
     unbudgeted = nightly.NightSlice(base, None, target=7, pairs=4, workers=2)((3, (fast, None)))
-    assert unbudgeted.status == "passed" and unbudgeted.examples == 7 and unbudgeted.rounds == 1
+    assert unbudgeted.status == "passed" and unbudgeted.result.examples == 7 and unbudgeted.rounds == 1
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ def test_plugin_property_typo_and_broken_options_are_one_line_usage_errors(tmp_p
 def no_night(monkeypatch):
     """Fails the test if a night starts running its pairs."""
     ran = []
-    monkeypatch.setattr(nightly, "run_pairs", lambda *a, **k: ran.append(1) or [])
+    monkeypatch.setattr(nightly, "search", lambda *a, **k: ran.append(1) or [])
     yield
     assert not ran, "the night started before its inputs were checked"
 
@@ -555,7 +555,7 @@ def test_signal_mid_night_writes_a_partial_night(tmp_path):
     out, history = tmp_path / "out", tmp_path / "history.jsonl"
     proc = _start(["nightly", "--output", str(out), "--no-benchmarks", "--max-examples", "3",
                    "--baseline", str(tmp_path / "baseline.json"), "--promote"], tmp_path)  # fmt: skip
-    _wait_for(proc, "[run ")
+    _wait_for(proc, "[")
     proc.send_signal(signal.SIGTERM)
     stdout, err = proc.communicate(timeout=300)
     assert proc.returncode == 3 and err.strip(), stdout[-2000:] + err

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 
 from ntkverify.architecture import Architecture
 from ntkverify.case import Case, KernelCase, NetworkCase, WeightsCase, degeneracy
 from ntkverify.distributions import GaussianCovariance, NearDuplicates, Scaled
-from ntkverify.properties.core import Verdict, get_property
+from ntkverify.properties.core import Figure, Verdict, get_property
 from ntkverify.properties.empirical_claim import ModuleCase
 from ntkverify.properties.runner import Counterexample, run_property
 from ntkverify.properties.subjects import BUILTIN_SUBJECTS
@@ -32,8 +33,10 @@ from ntkverify.reports import (
     write_report,
     write_result_report,
 )
+from ntkverify.reports.counterexample import case_figure
 from ntkverify.reports.minimise import ddmin, round_significant
 from ntkverify.reports.store import append_index, staged_folder, write_text_atomic
+from ntkverify.reports.summary import Entry, entry_plot
 from ntkverify.strategies import get_distribution
 
 # A planted bug that needs two points: H∞ (DZPS19) scaled by 1.5 wherever two inputs have a negative inner
@@ -359,6 +362,30 @@ class _Links(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         self.refs += [value for name, value in attrs if name in ("href", "src")]
+
+
+@pytest.mark.parametrize(
+    "name, subject, figure, data",
+    [
+        ("bound:emp_lipschitz", None, Figure.QUOTIENTS, "layers"),
+        ("bound:emp_feature_rank_zero", None, Figure.FEATURE_SPECTRA, "layers"),
+        ("reference-agreement", "limiting-ntk", Figure.ENTRYWISE, "errors"),
+        ("well-formed-symmetric", "nngp", Figure.ASYMMETRY, "errors"),
+        ("lambda-min-agreement", "limiting-ntk", Figure.SPECTRA, "reference"),
+        ("psd", "nngp", Figure.SPECTRUM, "K"),
+    ],
+)
+def test_a_tightest_case_is_drawn_as_its_property_declares(name, subject, figure, data):
+    """The figure is declared metadata (a property's ``figure``, a bound's ``measure``), never read from a name:
+    the quotients for a Lipschitz bound, the feature spectra for a rank statement, the entrywise error for an
+    agreement check, the spectrum for a spectral bound."""
+    prop = get_property(name)
+    result = run_property(prop, subject and BUILTIN_SUBJECTS[subject], settings=settings(max_examples=3, database=None))
+    drawn = case_figure(prop, result.subject, result.tightest_case)
+    assert prop.figure is drawn.figure is figure
+    value = getattr(drawn, data)
+    assert value is not None and len(value) > 0
+    assert entry_plot(Entry(result)).startswith(b"\x89PNG")
 
 
 def test_run_folder_is_complete_and_self_contained(tmp_path):

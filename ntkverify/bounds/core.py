@@ -35,6 +35,18 @@ class Target(enum.Enum):
     DATA = "the data themselves"
 
 
+class Measure(enum.Enum):
+    """What kind of number a bound's quantity is: an eigenvalue of the target matrix (most bounds), an eigenvalue
+    of a feature Gram matrix, a quotient of norms (a Lipschitz statement), the defect of an identity, or a
+    statistic of the data. Reports draw a case by it (the spectrum, the feature spectra, the quotients)."""
+
+    EIGENVALUE = "an eigenvalue of the target matrix"
+    FEATURE_EIGENVALUE = "an eigenvalue of a feature Gram matrix F_k F_k^T"
+    LIPSCHITZ_QUOTIENT = "a quotient ||f_k(x) - f_k(y)|| / ||x - y|| of a feature map"
+    IDENTITY_DEFECT = "the defect of an identity (0 when it holds)"
+    DATA_STATISTIC = "a statistic of the data"
+
+
 class Data(enum.Enum):
     """What data a bound needs (docs/data.md). The deterministic shapes are checked on each case; the i.i.d.
     laws are a property of how the data were drawn, which one sample cannot show (their row norms are checked)."""
@@ -171,6 +183,7 @@ class Bound:
     observe_fn: Callable
     scope_fn: Callable | None = None
     probability: str = "1"
+    measure: Measure = Measure.EIGENVALUE
 
     def out_of_scope(self, case) -> str | None:
         """None when the bound applies to ``case``, else the reason it does not."""
@@ -220,6 +233,7 @@ class Bound:
                 f"  {self.quantity} {rel} bound",
                 f"  statement:   {self.statement}",
                 f"  applies to:  {self.target.value}; data: {self.data.value}",
+                f"  measures:    {self.measure.value}",
                 f"  assumptions: {self.assumptions}",
                 f"  holds with probability: {self.probability}",
                 f"  kind:        {self.kind.description}",

@@ -17,7 +17,7 @@ from ntkverify.bounds._util import (
     minimum,
     product,
 )
-from ntkverify.bounds.core import Citation, Kind, Side, Target, declare
+from ntkverify.bounds.core import Citation, Kind, Measure, Side, Target, declare
 from ntkverify.case import degeneracy, exact_cdist
 from ntkverify.tolerances import tau_id
 
@@ -170,6 +170,7 @@ _declare(
     citation=Citation("Euler's identity", docs=("docs/statements.md#B6",)),
     bound_fn=_zero,
     observe_fn=_euler_defect,
+    measure=Measure.IDENTITY_DEFECT,
 )
 _declare(
     name="emp_lipschitz",
@@ -184,6 +185,7 @@ _declare(
     ),
     bound_fn=_one,
     observe_fn=_lipschitz_ratio,
+    measure=Measure.LIPSCHITZ_QUOTIENT,
 )
 _declare(
     name="emp_feature_rank_zero",
@@ -199,6 +201,7 @@ _declare(
     bound_fn=_zero,
     observe_fn=_narrow_features,
     scope_fn=_narrow_scope,
+    measure=Measure.FEATURE_EIGENVALUE,
 )
 _declare(
     name="emp_degenerate_zero",

@@ -17,7 +17,7 @@ from ntkverify.bounds._util import (
     monotone_error,
     product,
 )
-from ntkverify.bounds.core import Citation, Data, Kind, Side, Target, declare
+from ntkverify.bounds.core import Citation, Data, Kind, Measure, Side, Target, declare
 from ntkverify.device import unit_roundoff
 from ntkverify.hermite import mu_relu, mu_relu_derivative
 from ntkverify.tolerances import gamma, limiting_entry_error
@@ -381,6 +381,7 @@ declare(
     bound_fn=_t_delta,
     observe_fn=_rho_max,
     probability=_PROB,
+    measure=Measure.DATA_STATISTIC,
 )
 declare(
     name="sphere_hermite_lower",
