@@ -4,7 +4,9 @@
 ``--kernel MODULE:CALLABLE`` and its claim flags (:mod:`ntkverify.reports.users_kernel`), of a user's kernel —
 under the ``nightly`` Hypothesis profile (random exploration, many examples; the device is the policy's,
 :mod:`ntkverify.device`), with a persistent example database so that every stored failure is replayed first
-on the next night, then the pytest-benchmark benchmarks. The pairs run through the one runner of every job
+on the next night, then the selected studies (each one result record of kind ``STUDY``, its verdict as its
+status; they are selected and run by :mod:`ntkverify.studies.night`, the floor above, which the command line
+passes to :func:`main`), then the pytest-benchmark benchmarks. The pairs run through the one runner of every job
 (:func:`ntkverify.reports.job.run_entries`, docs/pipeline.md) with this module's scheduler
 (:class:`TimeSlices`): every failure writes a counterexample folder under ``OUTPUT/counterexamples/`` that
 ``ntkverify repro`` replays, and every finished pair a line of ``OUTPUT/results.jsonl``. The night is compared
@@ -35,8 +37,9 @@ random search whose records are merged. Coverage comes first: every pair runs a 
 in one go), which measures its seconds per example. Then the time left is shared by the pairs still
 searching: each gets the time left over the number of pairs left (so time a fast pair leaves unused goes to the
 ones after it), in rounds sized from the measured seconds per example with a :data:`SAFETY` factor and growing
-at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. Pairs the budget did not reach, and
-benchmarks that did not finish in their share (:data:`BENCH_SHARE`), are listed as not reached.
+at most :data:`ROUND_GROWTH`-fold, so that a slow tail is re-measured early. The studies get
+:data:`STUDY_SHARE` of the budget and what the pairs left, the benchmarks :data:`BENCH_SHARE`. Pairs and
+studies the budget did not reach, and benchmarks that did not finish in their share, are listed as not reached.
 
 On a Dask cluster (``--workers N`` or ``--scheduler ADDRESS``, :mod:`ntkverify.reports.executor`) each pair is
 one task with its slice of the budget (:class:`NightSlice`); the example database may then be shared through
@@ -93,6 +96,7 @@ PROBE_EXAMPLES = 5  # first round of a budgeted search: enough examples to measu
 ROUND_GROWTH = 4  # a round runs at most this many times the examples run so far
 SAFETY = 1.5  # rounds are sized for SAFETY x the measured seconds per example (later examples are larger)
 BENCH_SHARE = 0.2  # share of --time-budget given to the benchmarks when they run
+STUDY_SHARE = 0.3  # share of --time-budget given to the studies when they run (with the time the pairs left)
 
 Log = Callable[[str], None]
 
@@ -372,6 +376,9 @@ class NightConfig:
     margin_drop: float = MARGIN_DROP
     bench_threshold: float = BENCH_THRESHOLD
     kernel: Any = None  # a user's kernel subject (--kernel): recorded in the document, null for the built-ins
+    #: the night's studies (``ntkverify.studies.night.NightStudies``: called with the output folder, the seconds
+    #: they may take, the log and the executor, it returns their result records); None runs none
+    studies: Any = None
 
 
 @dataclass
@@ -530,9 +537,9 @@ def run_night(
 def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, log: Log, executor) -> Night:
     started, t0 = _now(), time.perf_counter()
     database = None if config.db is None else databases.open_database(config.db)
-    prop_budget = config.budget_s
-    if prop_budget is not None and config.benchmarks is not None:
-        prop_budget *= 1 - BENCH_SHARE
+    bench_s = 0.0 if config.budget_s is None or config.benchmarks is None else BENCH_SHARE * config.budget_s
+    study_s = 0.0 if config.budget_s is None or config.studies is None else STUDY_SHARE * config.budget_s
+    prop_budget = None if config.budget_s is None else config.budget_s - bench_s - study_s
     interrupted = None
     (config.output / RESULTS).unlink(missing_ok=True)  # tonight's records only
     try:
@@ -548,6 +555,20 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         )
     except NightInterrupted as exc:
         entries, interrupted = exc.entries, exc
+    accounting = getattr(executor, "accounting", None)  # the pairs' (the studies' maps come after)
+    studies: list[dict[str, Any]] = []
+    if config.studies is not None:
+        left = None if config.budget_s is None else config.budget_s - bench_s - (time.perf_counter() - t0)
+        if interrupted is not None or (left is not None and left <= 0):
+            studies = config.studies.not_reached()
+        else:
+            try:
+                check_interrupt()
+                studies = config.studies(config.output, left, log, executor)
+            except KeyboardInterrupt as exc:  # the pairs and the finished studies are kept, as a partial night
+                interrupted, studies = exc, getattr(exc, "records", None) or config.studies.not_reached()
+        if executor is not None:
+            executor.accounting = accounting
     bench: dict[str, Any] = {"status": "skipped", "filter": None, "machine": None, "results": []}
     if config.benchmarks is not None and interrupted is None:
         left = None if config.budget_s is None else config.budget_s - (time.perf_counter() - t0)
@@ -572,8 +593,9 @@ def _night(pairs, config: NightConfig, prepared: Prepared, *, base: Settings, lo
         "selection": config.selection,
         "kernel": None if config.kernel is None else subject_record(config.kernel),
         "partial": interrupted is not None,
-        "properties": [result_record(e, config.output) for e in entries],
+        "properties": [result_record(e, config.output) for e in entries] + studies,
         "not_reached": [e.label for e in entries if e.status == "not-reached"]
+        + [r["label"] for r in studies if r["status"] == "not-reached"]
         + (["benchmarks"] if bench["status"] == "not-reached" else []),
         "benchmarks": bench,
     }
@@ -639,6 +661,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", dest="benchmark_filter", default=None, help="pytest -k expression for the benchmarks")
     parser.add_argument("--margin-drop", type=float, default=MARGIN_DROP, help="clipped-margin drop flagged")
     parser.add_argument("--bench-threshold", type=float, default=BENCH_THRESHOLD, help="relative slowdown flagged")
+    parser.add_argument(
+        "--studies",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the selected studies after the pairs (--property and --kind select them too; --kind STUDY: "
+        "the studies alone)",
+    )
     users_kernel.add_selection_arguments(parser)
     executors.add_arguments(parser)
     return parser
@@ -665,17 +694,20 @@ def config_from_args(args: argparse.Namespace) -> NightConfig:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, studies: Callable[[argparse.Namespace], Any] | None = None) -> int:
     """``ntkverify nightly`` under the exit-code contract (module docstring): 0 no regression, 1 regression, 2 usage
-    error, 3 environment failure (a Dask scheduler or Redis server that cannot be reached, a pair lost by the
-    executor)."""
-    return run_command("ntkverify nightly", _main, argv)
+    error, 3 environment failure (a Dask scheduler or Redis server that cannot be reached, a pair or a study's
+    grid point lost by the executor). ``studies`` selects the night's studies from its arguments (the command
+    line passes :func:`ntkverify.studies.night.night_studies`, which sits on the floor above; None: no studies)."""
+    return run_command("ntkverify nightly", _main, argv, studies)
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, studies: Callable[[argparse.Namespace], Any] | None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    pairs, config.kernel = users_kernel.selected_pairs(args)  # a kernel that cannot be checked: exit 2 now
+    config.studies = None if studies is None else studies(args)
+    # a kernel that cannot be checked, or a selection of nothing: exit 2 now
+    pairs, config.kernel = users_kernel.selected_pairs(args, others=config.studies is not None)
     checked_device(None)
     Settings.load_profile("nightly")  # registered, with its budget, by the command line and the pytest plugin
     databases.open_database(config.db)  # a Redis server is checked before the cluster starts
@@ -688,4 +720,7 @@ def _main(argv: list[str] | None) -> int:
     if night.promoted:
         print(f"promoted to baseline: {config.baseline}")
     lost = executors.report_accounting(executor, [label_of(*pair) for pair in pairs], "ntkverify nightly")
+    for why in [] if config.studies is None else config.studies.lost:
+        print(f"ntkverify nightly: {why}")
+        lost = 3
     return lost or night.exit_code

@@ -92,11 +92,14 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser, positional=False)
 
 
-def selected_pairs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], Any]:
+def selected_pairs(args: argparse.Namespace, *, others: bool = False) -> tuple[list[tuple[Any, Any]], Any]:
     """The (property, subject) pairs ``args`` select — on the built-in kernels, or on ``--kernel`` — and the
-    user's kernel subject (None without ``--kernel``); a selection of nothing is a usage error."""
+    user's kernel subject (None without ``--kernel``); a selection of nothing is a usage error unless the
+    command selected ``others`` to run (a night's studies)."""
     props = select(args.property, args.kind)
+    subject = subject_from_args(args)
+    if not props and others:
+        return [], subject
     if not props:
         raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
-    subject = subject_from_args(args)
     return (builtin_pairs(props) if subject is None else pairs_for(props, subject)), subject

@@ -209,9 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["nightly"]:
         from ntkverify.reports.nightly import main as nightly_main
+        from ntkverify.studies.night import night_studies
 
         register_profiles()  # the night loads the profile registered as ``nightly``
-        return nightly_main(argv[1:])
+        return nightly_main(argv[1:], studies=night_studies)
     args = parser.parse_args(argv)
     args.argv = argv[1:]
     return run_command(f"ntkverify {args.command}", args.func, args)

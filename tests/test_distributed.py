@@ -315,6 +315,18 @@ def test_study_on_the_cluster_gives_the_same_table(tmp_path, scheduler, one_thre
     assert repr(here.decision) == repr(there.decision)
 
 
+def test_a_nights_studies_run_on_the_cluster_as_they_do_here(tmp_path, scheduler, one_thread):
+    """The night's studies send their grid points to the night's cluster; the records are the in-process ones."""
+    from ntkverify.studies.night import NightStudies
+
+    stage = NightStudies([get_study("convergence-rate")])
+    here = stage(tmp_path / "here", 0.12, str)  # 0.002 of a minute: the smallest grid
+    with executors.open_executor(scheduler=scheduler) as executor:
+        there = stage(tmp_path / "there", 0.12, str, executor)
+        assert executor.accounting.count("done") == there[0]["examples"] > 0
+    assert [{**r, "elapsed_s": 0} for r in here] == [{**r, "elapsed_s": 0} for r in there] and not stage.lost
+
+
 # A test-only study whose gated point, on a worker, waits on a Dask event that is set only once the worker running
 # it has been killed: the kill always lands during the point, however fast the point itself is.
 
