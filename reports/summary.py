@@ -38,6 +38,7 @@ from ntkverify.reports.store import decode_number, dumps, encode_number, write_b
 SUMMARY_SCHEMA = "ntkverify-summary"
 SUMMARY_SCHEMA_VERSION = 2  # 2: a result record has rounds and detail, a case repr is cut to CASE_CHARS
 STATUSES = ("passed", "failed", "finding", "skipped", "error", "not-reached")
+STUDIES = "studies"  # a job's studies write their folders under FOLDER/studies/<name>/ (ntkverify.studies.night)
 CASE_CHARS = 1000  # a case's repr is cut to this many characters in the records (the report folder has it all)
 MARGIN_NOTE = (
     "Margins are normalised slack (bound − observed over the check's scale): ≥ 0 means the statement holds "
@@ -331,7 +332,8 @@ def page(title: str, body: str) -> str:
 
 
 def properties_html(properties: list[dict[str, Any]], folder: Path) -> str:
-    """The table of result records; a counterexample link only when its report.md exists under ``folder``."""
+    """The table of result records; a counterexample link only when its report.md exists under ``folder``, a
+    study's link when its ``index.html`` does."""
     e = html.escape
     rows = []
     for p in properties:
@@ -340,6 +342,8 @@ def properties_html(properties: list[dict[str, Any]], folder: Path) -> str:
         link = ""
         if p["report"] and (folder / p["report"] / "report.md").is_file():
             link = f'<a href="{e(p["report"])}/report.md">report</a>'
+        elif p["kind"] == Kind.STUDY.value and (folder / STUDIES / p["property"] / "index.html").is_file():
+            link = f'<a href="{STUDIES}/{e(p["property"])}/index.html">study</a>'
         what = f"<details><summary>detail</summary><pre>{e(p['detail'])}</pre></details>" if p["detail"] else ""
         rows.append(cells + [link + what])
     return html_table((*_COLUMNS, "counterexample"), rows) + f"<p>{html.escape(MARGIN_NOTE)}</p>"

@@ -30,10 +30,9 @@ from typing import Any
 from ntkverify.reports.exits import EnvironmentFailure
 from ntkverify.reports.nightly_compare import in_selection
 from ntkverify.reports.store import encode_number
+from ntkverify.reports.summary import STUDIES
 from ntkverify.studies.core import KernelSpec, Study, all_studies
 from ntkverify.studies.runner import POINTS, StudyRun, run_studies, summary
-
-FOLDER = "studies"  # under the night's output folder
 
 
 def status_of(run: StudyRun) -> tuple[str, str | None]:
@@ -93,7 +92,7 @@ class NightStudies:
         default = sum(s.default_minutes for s in self.studies)
         records = []
         for study in self.studies:
-            folder = Path(output) / FOLDER / study.name
+            folder = Path(output) / STUDIES / study.name
             shutil.rmtree(folder / POINTS, ignore_errors=True)  # tonight's code, not an earlier night's points
             minutes = None if budget_s is None else budget_s / 60 * study.default_minutes / default
             try:
@@ -119,7 +118,7 @@ class NightStudies:
         log(summary(run))
         status, skipped = status_of(run)
         detail = skipped or f"{run.decision.verdict}: {run.decision.reason}"
-        detail += f" (study folder: {FOLDER}/{study.name}/index.html; rerun: ntkverify study {study.name})"
+        detail += f" (study folder: {STUDIES}/{study.name}/index.html; rerun: ntkverify study {study.name})"
         return study_record(
             study, self.kernel, status=status, seconds=run.seconds, detail=detail, points=len(run.records)
         )

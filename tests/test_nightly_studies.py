@@ -82,6 +82,7 @@ def test_a_study_that_turns_rejected_is_a_regression_and_one_left_supported_is_n
     assert code == 0 and record["kind"] == "STUDY" and record["status"] == "passed" and record["examples"] == 2
     assert "ntkverify study test:night" in record["detail"] and baseline.exists()
     assert (tmp_path / "night" / "studies" / "test:night" / "index.html").is_file()
+    assert '<a href="studies/test:night/index.html">study</a>' in (tmp_path / "night" / "nightly.html").read_text()
 
     code, doc = _night(tmp_path, "--baseline", str(baseline))  # the control: nothing changed
     assert code == 0 and doc["comparison"]["regressions"] == []
