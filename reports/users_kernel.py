@@ -101,5 +101,8 @@ def selected_pairs(args: argparse.Namespace, *, others: bool = False) -> tuple[l
     if not props and others:
         return [], subject
     if not props:
-        raise InputError(f"no property matches --property {args.property} --kind {args.kind}")
+        raise InputError(
+            f"no property matches --property {args.property} --kind {args.kind} (a study, kind STUDY, runs with "
+            "`ntkverify study NAME` or in `ntkverify nightly`)"
+        )
     return (builtin_pairs(props) if subject is None else pairs_for(props, subject)), subject

@@ -148,4 +148,4 @@ def test_a_built_in_study_in_a_night_writes_its_folder_and_a_valid_record(tmp_pa
 
 def test_run_still_refuses_a_selection_of_studies_alone(capsys):
     assert main(["run", "--kind", "STUDY"]) == 2
-    assert "no property matches" in capsys.readouterr().err
+    assert "no property matches" in (err := capsys.readouterr().err) and "ntkverify study NAME" in err
