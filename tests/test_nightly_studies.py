@@ -6,6 +6,7 @@ same study left supported is none (exit 0)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from ntkverify.shell.cli import main
 from ntkverify.studies import Plan, Point, Study, get_study
 from ntkverify.studies.core import Decision, point
 from ntkverify.studies.night import NightStudies, night_studies
-from tests.test_nightly import config, integer_property
+from tests.test_nightly import at_most, config, integer_property
 
 #: what the test study decides tonight (a test sets it between nights)
 TONIGHT = {"verdict": "supported"}
@@ -111,12 +112,39 @@ def test_a_study_that_raises_is_an_error_record_and_the_night_goes_on(tmp_path, 
 
 def test_a_study_out_of_time_is_not_reached(tmp_path, night_study):
     """A 50 ms night whose one pair takes 200 ms an example: the study is listed as not reached."""
-    slow = integer_property("test:slow", lambda x: time.sleep(0.2))
+    slow = integer_property("test:slow", lambda x: time.sleep(0.2) or at_most(10**7)(x))
     stage, base = NightStudies([night_study]), settings(max_examples=5, deadline=None, database=None)
     night = nightly.run_night([(slow, None)], config(tmp_path, budget_s=0.05, studies=stage), base=base, log=str)
     study = {r["label"]: r for r in night.document["properties"]}["test:night"]
     assert "test:night" in night.document["not_reached"] and study["status"] == "not-reached"
     assert not (tmp_path / "out" / "studies").exists()
+
+
+def test_an_interrupt_during_the_studies_keeps_the_pairs_and_the_finished_studies(tmp_path, night_study, monkeypatch):
+    """Two studies; the second's grid point is interrupted: the night is written, partial, with the pair, the
+    first study's verdict and the second study not reached; no history line."""
+    interrupted = dataclasses.replace(night_study, name="test:interrupted", grid=_one_point, measure=_interrupt)
+    monkeypatch.setitem(STATEMENTS._items, interrupted.name, interrupted)
+    stage, base = NightStudies([night_study, interrupted]), settings(max_examples=5, deadline=None, database=None)
+    pair = (integer_property("test:fast", at_most(10**7)), None)
+    with pytest.raises(KeyboardInterrupt, match="partial night"):
+        nightly.run_night([pair], config(tmp_path, studies=stage), base=base, log=str)
+    doc = json.loads((tmp_path / "out" / "nightly.json").read_text())
+    statuses = {r["label"]: r["status"] for r in doc["properties"]}
+    assert doc["partial"] and statuses == {
+        "test:fast": "passed",
+        "test:night": "passed",
+        "test:interrupted": "not-reached",
+    }
+    assert doc["not_reached"] == ["test:interrupted"] and not (tmp_path / "history.jsonl").exists()
+
+
+def _one_point(plan: Plan) -> list[Point]:
+    return [point("test:interrupted", "main", 0, plan, n=3)]
+
+
+def _interrupt(p: Point) -> dict[str, float]:
+    raise KeyboardInterrupt
 
 
 def _args(*argv: str) -> argparse.Namespace:
