@@ -197,6 +197,7 @@ TIGHT_AT_ZERO = [
     ("loewner_g_half", lambda: KernelCase(np.array([[1.0, 0.0], [1.0, 1e-9]]), 2)),
     ("loewner_g_rank_one", lambda: KernelCase(np.array([[1.0, 0.0], [2.0, 0.0]]), 2)),
     ("loewner_k_half", lambda: KernelCase(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
+    ("loewner_k_top", lambda: KernelCase(np.array([[1.0, 0.0], [-1.0, 0.0]]), 2)),
     ("emp_euler_identity", lambda: empirical_case("random")),
     ("emp_feature_rank_zero", lambda: empirical_case("narrow")),
     ("emp_degenerate_zero", lambda: empirical_case("parallel")),

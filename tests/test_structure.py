@@ -77,7 +77,9 @@ def test_users_kernels_get_the_bounds_their_claim_provides():
     ntk = {p.name for p in user_properties(make_subject(lambda X: X @ X.T, "relu-ntk", depth=2))}
     assert {"bound:hermite_gershgorin_lower", "bound:schur_sum_lower", "bound:nmm21_scaling_upper"} <= ntk
     assert {"bound:psd", "bound:trivial_upper", "bound:degenerate_zero"} <= ntk
-    assert not any(name.startswith(("bound:loewner", "bound:hinf", "bound:emp_")) for name in ntk)
+    assert "bound:loewner_k_top" in ntk  # the Loewner step that observes the kernel itself; the others need layers
+    layered = ("bound:loewner_g", "bound:loewner_k_half", "bound:hinf", "bound:emp_")
+    assert not any(name.startswith(layered) for name in ntk)
     hinf = {p.name for p in user_properties(make_subject(lambda X: X @ X.T, "two-layer-h"))}
     assert {"bound:hinf_gershgorin_lower", "bound:hinf_rayleigh_upper", "bound:psd"} <= hinf
     assert "bound:hermite_gershgorin_lower" not in hinf
@@ -98,6 +100,18 @@ def test_a_bound_catches_a_planted_shift_of_a_users_kernel():
     assert verify(lambda X: analytic.limiting_ntk(X, 2), "relu-ntk", depth=2, properties=only).ok
     bad = verify(shifted, "relu-ntk", depth=2, properties=only)
     assert not bad.ok and bad.failures[0].counterexample.case.n <= 2
+
+
+def test_the_last_loewner_step_catches_a_users_kernel_without_its_last_layer_term():
+    """A kernel that forgot the ``+ G^(L)`` of the recursion (docs/kernels.md#recursion) is K^(L) − G^(L): the
+    Loewner step K ⪰ K^(L−1)/2 + G^(L) must reject it, and pass the true kernel."""
+
+    def without_g(X):
+        return analytic.limiting_ntk(X, 2) - bounds.KernelCase(X, 2).layers.G[1]
+
+    only = ["bound:loewner_k_top"]
+    assert verify(lambda X: analytic.limiting_ntk(X, 2), "relu-ntk", depth=2, properties=only).ok
+    assert not verify(without_g, "relu-ntk", depth=2, properties=only).ok
 
 
 # ------------------------------------------------------------------------------------------------ layers

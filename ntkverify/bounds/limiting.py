@@ -238,6 +238,13 @@ def _k_half(case):
     ]
 
 
+def _k_top(case):
+    """The last step of ``_k_half`` with the case's observed kernel (a kernel under test, else ``K^{(L)}``) on the
+    left: its entry budget, K^(L−1)/2's half and G^(L)'s own, rounded up to two budgets."""
+    L = case.depth
+    return [(case.K - case.ntk(L - 1) / 2 - case.layers.G[L - 1], case.matrix_error() + 2 * case.entry_error())]
+
+
 def _k_monotone(case):
     return [(case.ntk(case.depth) - case.ntk(case.depth - 1), 2 * case.entry_error())]
 
@@ -509,6 +516,22 @@ declare(
     bound_fn=_zero,
     observe_fn=_loewner(_k_half),
     **_LAYERS,
+)
+declare(
+    name="loewner_k_top",
+    quantity="lambda_min(K - K^(L-1)/2 - G^(L))",
+    side=Side.LOWER,
+    kind=Kind.DET,
+    statement=(
+        "K^(L) >= (1/2) K^(L-1) + G^(L) (the last step of loewner_k_half), observed on a kernel under test claiming "
+        "K^(L), against the engine's K^(L-1) and G^(L)."
+    ),
+    target=Target.LIMITING_NTK,
+    min_depth=2,
+    assumptions="L >= 2",
+    citation=Citation("Schur (1911)", note="with Gdot >= 11^T/2", docs=("docs/statements.md#A7",)),
+    bound_fn=_zero,
+    observe_fn=_loewner(_k_top),
 )
 declare(
     name="depth_monotone",
