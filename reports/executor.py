@@ -34,7 +34,6 @@ import importlib
 import logging
 import os
 import pkgutil
-import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +42,7 @@ from typing import Any
 
 from ntkverify import __version__
 from ntkverify.properties.budget import SearchProfile
-from ntkverify.reports.exits import CommandError
+from ntkverify.reports.exits import CommandError, exception_text
 
 RETRIES = 3  # attempts after the first, for an item whose worker died or whose function raised
 CONNECT_TIMEOUT_S = 10.0  # to reach a scheduler, and for it to have at least one worker
@@ -100,7 +99,7 @@ class Accounting:
 
 
 def _reason(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+    return exception_text(exc)[:2000]
 
 
 class Executor:

@@ -73,6 +73,11 @@ def _log_traceback(prog: str, exc: BaseException) -> str:
         return f"no log file: {err}"
 
 
+def exception_text(exc: BaseException) -> str:
+    """The exception as the last line of its traceback (type and message), for a record of what stopped a unit."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from ntkverify.properties.core import Kind
 from ntkverify.properties.runner import PropertyResult
 from ntkverify.reports import plots
 from ntkverify.reports.counterexample import case_figure, environment, verdict_record
+from ntkverify.reports.exits import exception_text
 from ntkverify.reports.store import decode_number, dumps, encode_number, write_bytes_atomic, write_text_atomic
 
 SUMMARY_SCHEMA = "ntkverify-summary"
@@ -60,7 +60,7 @@ class Entry:
 
     @classmethod
     def from_exception(cls, result: PropertyResult, exc: BaseException) -> Entry:
-        return cls(result, "".join(traceback.format_exception_only(type(exc), exc)).strip())
+        return cls(result, exception_text(exc))
 
     @property
     def status(self) -> str:

@@ -21,16 +21,16 @@ import argparse
 import math
 import shutil
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ntkverify.reports.exits import EnvironmentFailure
+from ntkverify.reports.exits import EnvironmentFailure, exception_text
 from ntkverify.reports.nightly_compare import in_selection
 from ntkverify.reports.store import encode_number
-from ntkverify.reports.summary import STUDIES
+from ntkverify.reports.summary import STUDIES, margin_stats
+from ntkverify.reports.users_kernel import CLAIM_DEFAULTS
 from ntkverify.studies.core import KernelSpec, Study, all_studies
 from ntkverify.studies.runner import POINTS, StudyRun, run_studies, summary
 
@@ -59,7 +59,7 @@ def study_record(
         "examples": points,
         "failures": int(status == "failed"),
         "tightest_margin": encode_number(math.nan),
-        "margins": {"count": 0, "min": None, "p05": None, "median": None, "max": None},
+        "margins": margin_stats([]),
         "tightest": None,
         "judgement": None,
         "elapsed_s": round(seconds, 3),
@@ -112,7 +112,7 @@ class NightStudies:
         except Exception as exc:  # one study's failure is its record; the night and the other studies go on
             if isinstance(exc, EnvironmentFailure):  # the finished points are cached in its folder
                 self.lost.append(str(exc))
-            why = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            why = exception_text(exc)
             log(f"study {study.name}: error: {why}")
             return study_record(study, self.kernel, status="error", seconds=time.perf_counter() - start, detail=why)
         log(summary(run))
@@ -141,8 +141,8 @@ def night_studies(args: argparse.Namespace) -> NightStudies | None:
     chosen = [s for s in all_studies() if in_selection(s.name, s.kind.value, selection)]
     kernel = None
     if args.kernel is not None:
-        claim = args.claim or "relu-ntk"
+        claim = args.claim or CLAIM_DEFAULTS["claim"]
         kernel = KernelSpec(args.kernel, claim, args.depth)
-        plain = args.sigma_w is None and args.sigma_b is None and args.domain in (None, "any")
+        plain = args.sigma_w is None and args.sigma_b is None and args.domain in (None, CLAIM_DEFAULTS["domain"])
         chosen = [s for s in chosen if plain and claim in s.claims]
     return NightStudies(chosen, default_device().type, kernel) if chosen else None
